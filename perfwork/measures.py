@@ -2,7 +2,8 @@
 
 A measure is a string. Crimes use the police.uk category slugs; outcomes are ``<category>:<outcome group>``
 (how many of that month's crimes of the category ended in the group, by the crime's month); stop and search
-is ``stop-and-search`` plus ``stop-and-search:<result>``.
+is ``stop-and-search`` plus ``stop-and-search/<result>`` (a different separator, so that outcome patterns
+such as ``*:caution`` never pick up searches).
 """
 
 from __future__ import annotations
@@ -98,10 +99,15 @@ def outcome_measure(category: str, group: str) -> str:
     return f"{category}:{group}"
 
 
+def stop_search_measure(result: str) -> str:
+    """The measure name for searches with ``result`` (a STOP_SEARCH_RESULTS value, or ``object_found``)."""
+    return f"{STOP_AND_SEARCH}/{result}"
+
+
 def known_measures() -> tuple[str, ...]:
     """Every measure name perfwork understands, for validating frameworks."""
     out = list(CRIME_CATEGORIES)
     out += [outcome_measure(c, g) for c in NOTIFIABLE_CATEGORIES for g in OUTCOME_GROUPS]
     out.append(STOP_AND_SEARCH)
-    out += sorted({f"{STOP_AND_SEARCH}:{r}" for r in STOP_SEARCH_RESULTS.values()} | {f"{STOP_AND_SEARCH}:object_found"})
+    out += sorted({stop_search_measure(r) for r in STOP_SEARCH_RESULTS.values()} | {stop_search_measure("object_found")})
     return tuple(out)
