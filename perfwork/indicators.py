@@ -1,0 +1,240 @@
+"""Counts into indicator values: numerator, denominator, value and 95% limits per area and period.
+
+Periods (``period_end`` is the first day of a period's last month):
+
+- ``month``: each month;
+- ``rolling12``: the 12 months ending each month (from the 12th month of data on);
+- ``quarter``: calendar quarters (Jan-Mar, Apr-Jun, ...: the financial quarters too) wholly inside the data;
+- ``fy``: financial years, April to March, wholly inside the data;
+- ``ytd``: financial year to date, April to each month (when that April is inside the data).
+
+Areas above the level the counts are recorded at are built by summing numerators and denominators over the
+areas below them, never by averaging rates. A period that touches a month missing for the area (or for any
+area inside it, or for the area it sits in) is marked ``complete = False`` and has no numerator or value.
+
+Population year: a period uses the mid-year estimate (30 June) of the latest June on or before the end of its
+last month (so 2024/25 uses mid-2024, a rolling 12 months ending May 2025 also mid-2024, one ending June 2025
+mid-2025). Where the dataset has no estimate for that year, the nearest year it has is used; ``pop_year`` says
+which. Rates for periods shorter than a year are not annualised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .dataset import LEVELS, Dataset
+from .framework import Framework, load_framework
+
+PERIODS: tuple[str, ...] = ("month", "rolling12", "quarter", "fy", "ytd")
+
+
+def windows(months: pd.DatetimeIndex, period: str) -> pd.DataFrame:
+    """The periods of one kind inside ``months``: columns start, end (positions, inclusive), period_start, period_end."""
+    if period not in PERIODS:
+        raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+    n = len(months)
+    t = np.arange(n)
+    month_no = months.month.to_numpy()
+    if period == "month":
+        start, end = t, t
+    elif period == "rolling12":
+        end = t[t >= 11]
+        start = end - 11
+    elif period in ("quarter", "fy"):
+        length = 3 if period == "quarter" else 12
+        first = np.isin(month_no, [1, 4, 7, 10]) if period == "quarter" else month_no == 4
+        start = t[first & (t + length - 1 < n)]
+        end = start + length - 1
+    else:  # ytd: back to the most recent April
+        back = (month_no - 4) % 12
+        start = t - back
+        keep = start >= 0
+        start, end = start[keep], t[keep]
+    return pd.DataFrame({"start": start.astype(int), "end": end.astype(int),
+                         "period_start": months[start], "period_end": months[end]})
+
+
+def population_year(period_end: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """The mid-year estimate a period ending in this month uses: the latest 30 June on or before its end."""
+    pe = pd.DatetimeIndex(period_end)
+    return np.where(pe.month >= 6, pe.year, pe.year - 1)
+
+
+def _level_areas(dataset: Dataset, level: str, areas) -> pd.DataFrame:
+    out = dataset.level(level)
+    if areas is not None:
+        wanted = [areas] if isinstance(areas, str) else list(areas)
+        codes = [dataset.area(a)["area_code"] for a in wanted]
+        out = out[out["area_code"].isin(codes)].reset_index(drop=True)
+    if out.empty:
+        raise ValueError(f"{dataset.name} has no {level} areas" + (f" among {areas!r}" if areas is not None else ""))
+    return out
+
+
+def _affected(dataset: Dataset, level: str, codes: pd.Index) -> pd.DataFrame:
+    """Which ``level`` areas a fact about an area touches: its ancestor at ``level`` (for areas at or below it)
+    or every ``level`` area beneath it (for areas above). Columns: area_code, target."""
+    rows = [dataset.ancestors(level).rename(columns={"ancestor": "target"})]
+    for higher in LEVELS[LEVELS.index(level) + 1:]:
+        up = dataset.ancestors(higher)
+        rows.append(up[up["area_code"].isin(codes)].rename(columns={"area_code": "target", "ancestor": "area_code"}))
+    out = pd.concat(rows, ignore_index=True)
+    return out[out["target"].isin(codes)]
+
+
+def _population_matrix(dataset: Dataset, level: str, codes: pd.Index, column: str) -> pd.DataFrame:
+    """[area, year] of population or households at ``level``: an area's own estimate where it has one, else the
+    sum over the areas beneath it (NaN where any of those lacks the year)."""
+    pop = dataset.population[["area_code", "year", column]].dropna(subset=[column])
+    own = pop[pop["area_code"].isin(codes)].pivot(index="area_code", columns="year", values=column)
+    anc = dataset.ancestors(level)
+    below = pop.merge(anc[anc["area_code"] != anc["ancestor"]], on="area_code")
+    if below.empty:
+        return own.reindex(index=codes)
+    # Sum over the lowest level that has estimates, so a force's own row and its CSPs never add up twice.
+    rank = dict(zip(dataset.areas["area_code"], dataset.areas["level"].map(LEVELS.index)))
+    below = below.assign(lv=below["area_code"].map(rank))
+    below = below[below["lv"] == below.groupby("ancestor")["lv"].transform("min")]
+    members = below.groupby("ancestor")["area_code"].nunique()
+    summed = below.groupby(["ancestor", "year"]).agg(total=(column, "sum"), n=("area_code", "nunique"))
+    whole = summed["n"].to_numpy() == members.reindex(summed.index.get_level_values(0)).to_numpy()
+    summed = summed.loc[whole, "total"].unstack("year")
+    return own.combine_first(summed).reindex(index=codes)
+
+
+def _nearest_year(matrix: pd.DataFrame, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[area, period] values for each wanted year, from the nearest year with an estimate (ties: the earlier
+    year); also the year used (-1 where the area has none)."""
+    cols = matrix.columns.to_numpy(dtype="int64")
+    vals = matrix.to_numpy(dtype="float64")
+    have = ~np.isnan(vals)
+    out = np.full((len(matrix), len(wanted)), np.nan)
+    used = np.full((len(matrix), len(wanted)), -1)
+    for y in np.unique(wanted):
+        dist = np.where(have, np.abs(cols - y) * 2 + (cols > y), np.iinfo("int64").max)
+        best = dist.argmin(axis=1)
+        rows = np.arange(len(matrix))
+        found = have[rows, best]
+        j = wanted == y
+        out[:, j] = np.where(found, vals[rows, best], np.nan)[:, None]
+        used[:, j] = np.where(found, cols[best], -1)[:, None]
+    return out, used
+
+
+def indicators(dataset: Dataset, framework: str | Framework = "national", period: str = "rolling12",
+               level: str = "csp", areas=None, period_end=None) -> pd.DataFrame:
+    """Indicator values for every area of ``level`` and every period of one kind.
+
+    Returns one row per area, period and indicator: area_code, area_name, level, period, period_start,
+    period_end, indicator, label, domain, kind, polarity, multiplier, numerator, denominator, value, lower,
+    upper (95%), method (how the limits were computed), months, months_missing, complete and pop_year.
+    ``areas`` limits the output to some areas (codes or names); ``period_end`` to one period end (a month,
+    or ``"latest"``).
+    """
+    fw = load_framework(framework)
+    targets = _level_areas(dataset, level, areas)
+    codes = pd.Index(targets["area_code"])
+    months = dataset.months
+    if len(months) == 0:
+        raise ValueError(f"{dataset.name} has no counts")
+    win = windows(months, period)
+    if period_end is not None:
+        end = months[-1] if str(period_end) == "latest" else pd.Timestamp(period_end).to_period("M").to_timestamp()
+        win = win[win["period_end"] == end]
+        if win.empty:
+            raise ValueError(f"no {period} period ends in {end:%Y-%m}; the data run {months[0]:%Y-%m} to {months[-1]:%Y-%m}")
+    if win.empty:
+        raise ValueError(f"the data ({len(months)} months) hold no complete {period} period")
+
+    # Counts as a dense [area, month, measure] array at the requested level.
+    needed = sorted(set().union(*(ind.measures() for ind in fw)))
+    m_index = {m: j for j, m in enumerate(needed)}
+    anc = dataset.ancestors(level)
+    counts = dataset.counts[dataset.counts["measure"].isin(needed)]
+    counts = counts.merge(anc, on="area_code")
+    counts = counts[counts["ancestor"].isin(codes)]
+    above = set(dataset.counts.loc[dataset.counts["measure"].isin(needed) & ~dataset.counts["area_code"].isin(anc["area_code"]),
+                                   "measure"].astype(str))
+    month_pos = pd.Index(months)
+    X = np.zeros((len(codes), len(months), len(needed)))
+    np.add.at(X, (codes.get_indexer(counts["ancestor"]), month_pos.get_indexer(counts["month"]),
+                  counts["measure"].astype(str).map(m_index).to_numpy()), counts["count"].to_numpy(dtype="float64"))
+
+    miss = np.zeros((len(codes), len(months)))
+    if len(dataset.missing):
+        hit = dataset.missing.merge(_affected(dataset, level, codes), on="area_code")
+        hit = hit.drop_duplicates(["target", "month"])
+        miss[codes.get_indexer(hit["target"]), month_pos.get_indexer(hit["month"])] = 1
+
+    # Window sums by differences of cumulative sums.
+    def window_sum(arr: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros_like(arr[:, :1]), np.cumsum(arr, axis=1)], axis=1)
+        return c[:, win["end"].to_numpy() + 1] - c[:, win["start"].to_numpy()]
+
+    Xw = window_sum(X)  # [area, window, measure]
+    missing_w = window_sum(miss)  # [area, window]
+    pop_years = population_year(win["period_end"])
+    n_area, n_win = len(codes), len(win)
+
+    populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    frames = []
+    for ind in fw:
+        num = Xw[:, :, [m_index[m] for m in ind.numerator]].sum(axis=2)
+        unavailable = bool(ind.measures() & above)
+        used_year = np.full((n_area, n_win), -1)
+        if ind.kind == "count":
+            den = np.ones_like(num)
+        elif ind.per_population:
+            if ind.denominator not in populations:
+                matrix = _population_matrix(dataset, level, codes, ind.denominator)
+                populations[ind.denominator] = _nearest_year(matrix, pop_years)
+            den, used_year = populations[ind.denominator]
+        else:
+            den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
+        complete = (missing_w == 0) & (not unavailable)
+        num = np.where(complete, num, np.nan)
+        den = np.where(complete | (ind.per_population and ind.kind != "count"), den, np.nan)
+        flat_num, flat_den = num.ravel(), den.ravel()
+        ok = ~np.isnan(flat_num) & ~np.isnan(flat_den) & (flat_den > 0)
+        value = np.full(flat_num.shape, np.nan)
+        lower, upper = value.copy(), value.copy()
+        method = np.full(flat_num.shape, None, dtype=object)
+        if ok.any():
+            if ind.kind == "proportion":
+                ci = stats.proportion_ci(flat_num[ok], flat_den[ok], multiplier=ind.multiplier)
+                method[ok] = "Wilson 95%"
+            else:
+                mult = 1.0 if ind.kind == "count" else ind.multiplier
+                ci = stats.rate_ci(flat_num[ok], flat_den[ok], multiplier=mult)
+                method[ok] = (ci["method"].astype(str) + " 95%").to_numpy()
+            value[ok], lower[ok], upper[ok] = ci["value"], ci["lower"], ci["upper"]
+        frames.append(pd.DataFrame({
+            "area_code": np.repeat(codes.to_numpy(), n_win),
+            "window": np.tile(np.arange(n_win), n_area),
+            "indicator": ind.id,
+            "numerator": flat_num,
+            "denominator": np.where(ind.kind == "count", np.nan, flat_den),
+            "value": value, "lower": lower, "upper": upper, "method": method,
+            "months_missing": missing_w.ravel().astype(int),
+            "complete": complete.ravel(),
+            "pop_year": np.where(used_year.ravel() >= 0, used_year.ravel(), pd.NA),
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    w = win.reset_index(drop=True)
+    out["period"] = period
+    out["period_start"] = w["period_start"].to_numpy()[out["window"]]
+    out["period_end"] = w["period_end"].to_numpy()[out["window"]]
+    out["months"] = (w["end"] - w["start"] + 1).to_numpy()[out["window"]]
+    meta = fw.table()[["id", "label", "domain", "kind", "polarity", "multiplier"]].rename(columns={"id": "indicator"})
+    out = out.merge(meta, on="indicator", how="left").merge(
+        targets[["area_code", "area_name", "level"]], on="area_code", how="left")
+    out["pop_year"] = out["pop_year"].astype("Int64")
+    order = {ind.id: i for i, ind in enumerate(fw)}
+    out = out.sort_values(["area_code", "period_end"], kind="stable")
+    out = out.assign(_o=out["indicator"].map(order)).sort_values(["area_code", "period_end", "_o"], kind="stable")
+    cols = ["area_code", "area_name", "level", "period", "period_start", "period_end", "indicator", "label",
+            "domain", "kind", "polarity", "multiplier", "numerator", "denominator", "value", "lower", "upper",
+            "method", "months", "months_missing", "complete", "pop_year"]
+    return out[cols].reset_index(drop=True)
