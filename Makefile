@@ -1,0 +1,35 @@
+# perfwork: `make demo` sets everything up and runs the main job on the demo data; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DEMO_AREA ?= DK-C0001
+
+.PHONY: demo test env bench demo-data clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11) on PATH; set PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[notebooks,scale,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+env: $(VENV)/.installed
+
+# The main job on the embedded demo data: check the shipped tables, then an area's indicator summary.
+demo: env
+	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA)
+	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA) --period fy
+
+demo-data: env
+	$(PY) -m perfwork.cli demo-data
+
+test: env
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+bench: env
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,126 @@
+"""The ``perfwork`` command: thin wrappers over the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .dataset import DataError, Dataset
+from .framework import FrameworkError
+from .indicators import PERIODS
+
+
+def load_dataset(args: argparse.Namespace) -> Dataset:
+    """The dataset a command works on: --store (DuckDB), --data (a folder of tables) or the demo."""
+    if getattr(args, "store", None):
+        from .store import open_store
+
+        return open_store(args.store)
+    if getattr(args, "data", None):
+        return Dataset.from_dir(args.data)
+    from .sources import demo
+
+    return demo.load()
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="DIR", help="a dataset folder (Parquet or CSV tables); default: the demo")
+    src.add_argument("--store", metavar="FILE", help="a perfwork DuckDB store made by 'perfwork ingest'")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from .sources import demo
+
+    path = demo.write(args.out, seed=args.seed)
+    ds = Dataset.from_dir(path)
+    print(f"wrote {ds!r} to {path}")
+    return 0
+
+
+def _fmt(v: float) -> str:
+    return "" if pd.isna(v) else (f"{v:,.1f}" if abs(v) >= 100 else f"{v:,.2f}")
+
+
+def indicator_table(table: pd.DataFrame) -> str:
+    """A readable text table of one area's indicators at one period end."""
+    lines = []
+    for (code, name), rows in table.groupby(["area_code", "area_name"], sort=False):
+        first = rows.iloc[0]
+        span = f"{first['period_start']:%b %Y} to {first['period_end']:%b %Y}"
+        lines.append(f"{name} ({code}), {first['level']}: {first['period']} {span}")
+        show = pd.DataFrame({
+            "indicator": rows["label"],
+            "value": rows["value"].map(_fmt),
+            "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else "" for lo, hi in zip(rows["lower"], rows["upper"])],
+            "numerator": rows["numerator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
+            "denominator": rows["denominator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
+            "note": ["" if c else f"incomplete: {m} month(s) missing" for c, m in zip(rows["complete"], rows["months_missing"])],
+        })
+        lines.append(show.to_string(index=False))
+        methods = sorted(set(rows["method"].dropna()))
+        lines.append(f"Limits: {', '.join(methods)}. Population year: "
+                     f"{', '.join(map(str, sorted(set(rows['pop_year'].dropna()))))}.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
+    from .indicators import indicators
+
+    table = indicators(dataset, framework=args.framework, period=args.period, level=args.level,
+                       areas=args.area, period_end=args.period_end or "latest")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {len(table)} rows to {args.csv}")
+    print(indicator_table(table))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perfwork", description="Community safety performance: indicators, "
+                                     "Most Similar Group comparison, trends, SPC and targets.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo-data", help="regenerate the synthetic Demo Kingdom dataset",
+                       description="Generate the Demo Kingdom deterministically and write it as Parquet tables.")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data" / "demo"),
+                   help="folder to write (default: data/demo)")
+    p.add_argument("--seed", type=int, default=20240401, help="random seed (default: %(default)s)")
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("indicators", help="indicator values and 95%% limits for an area",
+                       description="Print an area's indicators at one period end (default: the latest).")
+    p.add_argument("--area", required=True, action="append", help="area code or name (repeat for several)")
+    p.add_argument("--period", default="rolling12", choices=PERIODS, help="period kind (default: %(default)s)")
+    p.add_argument("--period-end", metavar="YYYY-MM", help="the period's last month (default: the latest)")
+    p.add_argument("--level", default=None, choices=["csp", "force", "region", "nation"],
+                   help="level of the areas (default: the level of the first --area)")
+    p.add_argument("--framework", default="national", help="framework name or YAML path (default: %(default)s)")
+    p.add_argument("--csv", metavar="FILE", help="also write the table to a CSV file")
+    add_data_options(p)
+    p.set_defaults(func=cmd_indicators, needs_data=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "needs_data", False):
+            dataset = load_dataset(args)
+            if getattr(args, "level", "unset") is None and getattr(args, "area", None):
+                args.level = dataset.area(args.area[0])["level"]
+            return args.func(args, dataset)
+        return args.func(args)
+    except (DataError, FrameworkError, KeyError, ValueError, FileNotFoundError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"perfwork: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
