@@ -112,6 +112,8 @@ def _nearest_year(matrix: pd.DataFrame, wanted: np.ndarray) -> tuple[np.ndarray,
     have = ~np.isnan(vals)
     out = np.full((len(matrix), len(wanted)), np.nan)
     used = np.full((len(matrix), len(wanted)), -1)
+    if not cols.size:
+        return out, used
     for y in np.unique(wanted):
         dist = np.where(have, np.abs(cols - y) * 2 + (cols > y), np.iinfo("int64").max)
         best = dist.argmin(axis=1)
