@@ -461,6 +461,18 @@ def test_nan_in_nan_out_and_index_kept():
     assert pd.isna(lab.iloc[0]) and lab.iloc[1] == "High (0.025)"
 
 
+def test_misaligned_series_and_fractional_counts():
+    a = pd.Series([1, 2], index=["x", "y"])
+    b = pd.Series([10, 10], index=["y", "x"])
+    with pytest.raises(ValueError, match="different indexes"):
+        S.rate_ci(a, b)
+    frac = S.rate_ci([2.5, 12.5], [100, 100], multiplier=1)
+    lo, hi = S.exact_poisson([2.5])
+    assert frac["lower"].iloc[0] == pytest.approx(lo[0] / 100, rel=1e-12)
+    assert frac["upper"].iloc[0] == pytest.approx(hi[0] / 100, rel=1e-12)
+    assert labels(frac["method"]) == ["Exact", "Byars"]
+
+
 def test_level_998_and_percent_levels():
     a = S.rate_ci([7, 70], [1000, 1000], level=0.998)
     b = S.rate_ci([7, 70], [1000, 1000], level=99.8)
