@@ -34,8 +34,27 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 MONTH_DTYPE = "datetime64[ns]"
 
 
+@dataclass(frozen=True)
+class Cube:
+    """Counts as a dense array: ``values[i, t, j]`` is the count of ``measures[j]`` in ``areas[i]`` in ``months[t]``."""
+
+    areas: pd.Index
+    months: pd.DatetimeIndex
+    measures: pd.Index
+    values: np.ndarray
+
+
 class DataError(ValueError):
     """Input data that does not fit the canonical model; the message says where and what was expected."""
+
+
+def _stripped_category(values: pd.Series) -> pd.Series:
+    """Text as a categorical with surrounding spaces removed: the strip runs once per distinct value."""
+    cat = values.astype("category")
+    names = cat.cat.categories.astype("str").str.strip()
+    if names.is_unique:
+        return cat.cat.rename_categories(names)
+    return values.astype("str").str.strip().astype("category")
 
 
 def _where(table: str, origin: dict[str, str], row: int | None = None, column: str | None = None) -> str:
@@ -244,8 +263,8 @@ class Dataset:
         self.population = pop.sort_values(["area_code", "year"]).reset_index(drop=True)
 
         counts = _require_columns(self.counts.reset_index(drop=True), "counts", o)
-        counts = counts.assign(area_code=counts["area_code"].astype("str").str.strip(),
-                               measure=counts["measure"].astype("str").str.strip())
+        counts = counts.assign(area_code=_stripped_category(counts["area_code"]),
+                               measure=_stripped_category(counts["measure"]))
         _known_areas(counts, codes, "counts", o)
         blank = counts["measure"].isna() | (counts["measure"] == "")
         i = _first_bad(blank)
@@ -253,13 +272,14 @@ class Dataset:
             raise DataError(f"{_where('counts', o, i, 'measure')}: value is missing; expected a measure name")
         month = parse_month(counts["month"], "counts", o)
         count = _integers(counts, "count", "counts", o)
-        counts = pd.DataFrame({"area_code": counts["area_code"], "month": month,
-                               "measure": counts["measure"].astype("category"), "count": count.astype("int64")})
+        counts = pd.DataFrame({"area_code": counts["area_code"].cat.set_categories(sorted(codes)), "month": month,
+                               "measure": counts["measure"].cat.remove_unused_categories(), "count": count.astype("int64")})
         _no_duplicates(counts, ["area_code", "month", "measure"], "counts", o)
 
         # A measure lives at one level only, so summing up the geography never counts a thing twice.
-        lv = counts["area_code"].map(level_of)
-        per_measure = pd.DataFrame({"measure": counts["measure"].astype("str"), "level": lv}).drop_duplicates()
+        pairs = counts[["area_code", "measure"]].drop_duplicates()
+        per_measure = pd.DataFrame({"measure": pairs["measure"].astype("str"),
+                                    "level": pairs["area_code"].astype("str").map(level_of)}).drop_duplicates()
         multi = per_measure["measure"].duplicated(keep=False)
         if multi.any():
             m = per_measure.loc[multi, "measure"].iloc[0]
@@ -270,6 +290,7 @@ class Dataset:
         # Every count needs a population for its area and calendar year.
         have = set(zip(self.population["area_code"], self.population["year"]))
         keys = pd.DataFrame({"area_code": counts["area_code"], "year": counts["month"].dt.year}).drop_duplicates()
+        keys = keys.assign(area_code=keys["area_code"].astype("str"))
         lacking = [not (a, y) in have for a, y in zip(keys["area_code"], keys["year"])]
         j = _first_bad(lacking)
         if j is not None:
@@ -287,7 +308,8 @@ class Dataset:
         miss = pd.DataFrame({"area_code": miss["area_code"], "month": parse_month(miss["month"], "missing", o),
                              "reason": miss["reason"].astype("str")})
         _no_duplicates(miss, ["area_code", "month"], "missing", o)
-        clash = counts.merge(miss, on=["area_code", "month"])
+        near = counts[counts["area_code"].isin(miss["area_code"].unique()) & counts["month"].isin(miss["month"].unique())]
+        clash = near.assign(area_code=near["area_code"].astype("str")).merge(miss, on=["area_code", "month"])
         if len(clash):
             c = clash.iloc[0]
             raise DataError(f"missing: {c['area_code']} {c['month']:%Y-%m} is marked missing but counts has rows "
@@ -295,6 +317,23 @@ class Dataset:
         self.missing = miss.sort_values(["area_code", "month"]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ convenience
+    def cube(self) -> "Cube":
+        """Counts as a dense [area, month, measure] float array (zeros filled in), built once and cached."""
+        key = (id(self.counts), len(self.counts))
+        if getattr(self, "_cube", None) is None or self._cube[0] != key:
+            areas = pd.Index(self.counts["area_code"].cat.categories)
+            used = np.unique(self.counts["area_code"].cat.codes.to_numpy())
+            areas = areas[used]
+            measures = pd.Index(self.counts["measure"].cat.categories.astype("str"))
+            months = self.months
+            values = np.zeros((len(areas), len(months), len(measures)))
+            ai = areas.get_indexer(self.counts["area_code"].cat.categories[self.counts["area_code"].cat.codes])
+            ti = (self.counts["month"].dt.year.to_numpy() - months[0].year) * 12 + \
+                (self.counts["month"].dt.month.to_numpy() - months[0].month)
+            values[ai, ti, self.counts["measure"].cat.codes.to_numpy()] = self.counts["count"].to_numpy()
+            self._cube = (key, Cube(areas, months, measures, values))
+        return self._cube[1]
+
     @property
     def months(self) -> pd.DatetimeIndex:
         """Every month the dataset spans, first to last (counted or missing)."""

@@ -150,19 +150,20 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     if win.empty:
         raise ValueError(f"the data ({len(months)} months) hold no complete {period} period")
 
-    # Counts as a dense [area, month, measure] array at the requested level.
+    # Counts as a dense [area, month, measure] array at the requested level: the cached cube summed into areas.
+    cube = dataset.cube()
     needed = sorted(set().union(*(ind.measures() for ind in fw)))
     m_index = {m: j for j, m in enumerate(needed)}
     anc = dataset.ancestors(level)
-    counts = dataset.counts[dataset.counts["measure"].isin(needed)]
-    counts = counts.merge(anc, on="area_code")
-    counts = counts[counts["ancestor"].isin(codes)]
-    above = set(dataset.counts.loc[dataset.counts["measure"].isin(needed) & ~dataset.counts["area_code"].isin(anc["area_code"]),
-                                   "measure"].astype(str))
+    into = codes.get_indexer(cube.areas.map(dict(zip(anc["area_code"], anc["ancestor"]))))
+    pos = cube.measures.get_indexer(needed)
+    sub = np.where(pos >= 0, cube.values[:, :, np.maximum(pos, 0)], 0.0)  # measures never recorded count zero
+    above_level = ~cube.areas.isin(anc["area_code"])
+    above = {m for m, n in zip(needed, sub[above_level].sum(axis=(0, 1))) if n > 0}
+    member = np.zeros((len(codes), len(cube.areas)))
+    member[into[into >= 0], np.flatnonzero(into >= 0)] = 1.0
+    X = np.tensordot(member, sub, axes=(1, 0))
     month_pos = pd.Index(months)
-    X = np.zeros((len(codes), len(months), len(needed)))
-    np.add.at(X, (codes.get_indexer(counts["ancestor"]), month_pos.get_indexer(counts["month"]),
-                  counts["measure"].astype(str).map(m_index).to_numpy()), counts["count"].to_numpy(dtype="float64"))
 
     miss = np.zeros((len(codes), len(months)))
     if len(dataset.missing):
