@@ -57,6 +57,12 @@ def _stripped_category(values: pd.Series) -> pd.Series:
     return values.astype("str").str.strip().astype("category")
 
 
+def _sorted_categories(cat: pd.Series) -> pd.Series:
+    """Used categories in sorted order, so sorting by the column is sorting by the text."""
+    cat = cat.cat.remove_unused_categories()
+    return cat.cat.reorder_categories(sorted(cat.cat.categories))
+
+
 def _where(table: str, origin: dict[str, str], row: int | None = None, column: str | None = None) -> str:
     """'counts (data/x.csv), row 12, column count' — rows are 1-based data rows (line = row + 1 in a CSV)."""
     text = table
@@ -273,7 +279,7 @@ class Dataset:
         month = parse_month(counts["month"], "counts", o)
         count = _integers(counts, "count", "counts", o)
         counts = pd.DataFrame({"area_code": counts["area_code"].cat.set_categories(sorted(codes)), "month": month,
-                               "measure": counts["measure"].cat.remove_unused_categories(), "count": count.astype("int64")})
+                               "measure": _sorted_categories(counts["measure"]), "count": count.astype("int64")})
         _no_duplicates(counts, ["area_code", "month", "measure"], "counts", o)
 
         # A measure lives at one level only, so summing up the geography never counts a thing twice.
