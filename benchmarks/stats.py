@@ -13,18 +13,14 @@ Timings are the best of a few repeats after one warm-up call.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from perfwork import spc, stats  # noqa: E402
+from perfwork import spc, stats
 
 
 def best_of(fn, repeats: int = 5) -> float:

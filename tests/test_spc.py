@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
 
-from perfwork import spc  # noqa: E402
+from perfwork import spc
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REF = SHARED / "reference"

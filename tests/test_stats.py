@@ -7,7 +7,6 @@ still means something without it.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
 
-from perfwork import stats as S  # noqa: E402
+from perfwork import stats as S
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REF = SHARED / "reference"
