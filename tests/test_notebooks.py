@@ -29,5 +29,5 @@ def test_papermill_runs_explore_for_another_area(tmp_path):
     text = json.dumps([c.get("outputs") for c in nb["cells"]])
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert injected and "DK-C0123" in "".join(injected[0]["source"])
-    assert "Burglary per 1,000 households" in text and "Force" in text
+    assert "Burglary per 1,000 households" in text and "DK-F" in text
     assert "2025-04-01" in text  # the latest financial year, 2025/26
