@@ -1,0 +1,449 @@
+"""The assessment table: one row per area x indicator (x period end), every judgement with its method.
+
+A partnership asks three questions of every indicator: is it better or worse than its peers (Most Similar
+Group benchmark, PHE significance, rank), is it getting better or worse (last 12 months against the previous
+12, SPC, Fingertips trend) and is it on track for its target? ``assess`` answers all three for every area of a
+level at once, flags exceptions with the reasons in words and orders them by priority.
+
+Exception rule (``EXCEPTION_RULE``), any of:
+
+- worse than the MSG benchmark at 99.8% (the area's own 99.8% limits clear the benchmark) and beyond the
+  iQuanta band (more than 1 SD of members' values from the group mean): significant and material. Crime rates
+  vary between areas far more than Poisson allows, so the 99.8% test alone flags about a third of areas;
+- deteriorating: a significant change (p < 0.05, exact test) the wrong way by at least ``min_change_pct``
+  (default 10%) on the previous 12 months;
+- SPC special cause of concern at the period end;
+- off track for its target.
+
+Outcome lag: the outcomes of recent crimes are still open (police.uk updates them for months), so outcome
+indicators (numerators of ``<category>:<outcome>`` measures) always seem to fall in the latest months. For
+12-month windows ending within ``outcome_lag_months`` (default 12) of the data's last month, their change and
+SPC findings are reported in ``notes`` but raise no exception (the peer comparison stays: every area is
+equally lagged).
+
+Weaker findings (worse than MSG at 95% only or within the band, a smaller significant deterioration, at risk
+for target, incomplete data, outcome lag) go in ``notes``, not in ``reasons``.
+
+Priority (``PRIORITY_RULE``): framework weight x severity, severity = 3 (worse than MSG 99.8%) + 2 (deteriorating;
+3 when p < 0.001) + 2 (SPC concern) + 3 (off track), x 1.5 for the framework's priority indicators; exceptions
+first, highest priority first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import peers as _peers
+from . import targets as _targets
+from . import trends as _trends
+from .dataset import Dataset
+from .framework import load_framework
+from .indicators import indicators
+
+LEVELS = ("csp", "force")
+MIN_CHANGE_PCT = 10.0
+OUTCOME_LAG_MONTHS = 12
+EXCEPTION_RULE = ("exception when any of: worse than the MSG benchmark at 99.8% and beyond the 1 SD band; "
+                  "deteriorating (exact test p < 0.05) by at least {min}% on the previous 12 months; SPC special "
+                  "cause of concern at the period end; off track for target (change and SPC of outcome "
+                  "indicators within {lag} months of the data's end: notes only, outcome lag)")
+PRIORITY_RULE = ("priority = framework weight x severity (worse than MSG 99.8%: 3; deteriorating: 2, 3 when "
+                 "p < 0.001; SPC concern: 2; off track: 3) x 1.5 for priority indicators")
+SEVERITY = {"msg": 3.0, "deteriorating": 2.0, "deteriorating_strong": 3.0, "spc": 2.0, "target": 3.0}
+
+COLUMNS = [
+    "area_code", "area_name", "level", "period_start", "period_end", "domain", "indicator", "label", "kind",
+    "polarity", "weight", "exception", "priority", "reasons", "notes",
+    "numerator", "denominator", "value", "lower", "upper", "value_method", "complete",
+    "benchmark", "band_lower", "band_upper", "significance", "peer_judgement", "group_rank", "group_size",
+    "quartile", "best_quartile", "peers_n", "benchmark_method", "significance_method", "band_method",
+    "prev_value", "change_pct", "rate_ratio", "rr_lower", "rr_upper", "p_value", "direction", "travel",
+    "change_method",
+    "spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method",
+    "recent_trend", "trend_marker", "trend_method",
+    "target", "target_value", "trajectory", "projection", "target_status", "target_rule",
+    "gap_to_benchmark", "gap_months", "gap_status", "gap_to_best_quartile", "bq_months", "bq_status", "gap_method",
+    "exception_rule", "priority_rule",
+]
+
+
+def _period_ends(r12: pd.DataFrame, period_end) -> pd.DatetimeIndex:
+    have = pd.DatetimeIndex(sorted(r12["period_end"].unique()))
+    if period_end is None or (isinstance(period_end, str) and period_end == "latest"):
+        return have[-1:]
+    if isinstance(period_end, str) and period_end == "all":
+        return have
+    want = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))).to_period("M").to_timestamp()
+    bad = want[~want.isin(have)]
+    if len(bad):
+        raise ValueError(f"no rolling 12-month period ends in {bad[0]:%Y-%m}; available {have[0]:%Y-%m} to "
+                         f"{have[-1]:%Y-%m}")
+    return want.unique().sort_values()
+
+
+def _groups(dataset: Dataset, peers, level: str, k) -> pd.DataFrame:
+    if peers is None:
+        return _peers.most_similar(dataset, k=k, level=level)
+    if isinstance(peers, pd.DataFrame):
+        return peers
+    if isinstance(peers, (str, Path)):
+        return _peers.load_groups(peers, dataset=dataset, level=level, k=k)
+    raise TypeError(f"peers: expected None (build Most Similar Groups), a groups frame or a CSV path; got {type(peers)}")
+
+
+def assess(dataset: Dataset, area: str | None = None, period_end=None, level: str = "csp",
+           framework="national", peers=None, targets=None, *, k: int | None = None, benchmark: str = "pooled",
+           include_self: bool = True, overdispersion: str = "none", min_change_pct: float = MIN_CHANGE_PCT,
+           outcome_lag_months: int = OUTCOME_LAG_MONTHS, spc_months: int | None = _trends.SPC_MONTHS,
+           spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The judgement table for one area (``area=`` code or name) or every area of ``level`` (csp or force).
+
+    period_end: None / "latest" (the latest rolling 12 months), a month ("2025-03"), a list of months, or
+    "all" (every period end: the whole history). peers: None (Most Similar Groups built from the dataset's
+    characteristics, ``k`` nearest), a groups frame (``peers.most_similar`` / ``peers.load_groups``) or a CSV
+    path for ``load_groups``. targets: None, a frame from ``targets.load_targets``, or anything it accepts
+    (a file, folder, name, or "demo"). benchmark "pooled" | "mean", include_self, overdispersion
+    ("none" | "auto" | "always") choose the peer comparison (``peers.compare``); min_change_pct and
+    outcome_lag_months tune the exception rule (module docstring); spc_months / spc_mode the SPC charts
+    (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
+    for the same dataset, framework and level (saves recomputing them).
+
+    Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
+    first by priority; every judgement column comes with its method column. ``.attrs["method"]`` holds the
+    method texts. All areas are judged at once: the peer comparison, change tests and SPC charts are vectorised
+    over areas, indicators and period ends.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
+    fw = load_framework(framework)
+    values = values or {}
+    code = None
+    if area is not None:
+        row = dataset.area(area)
+        if row["level"] != level:
+            raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
+                             f"pass level={row['level']!r}")
+        code = row["area_code"]
+
+    r12 = values.get("rolling12")
+    if r12 is None:
+        r12 = indicators(dataset, fw, period="rolling12", level=level)
+    r12 = r12.reset_index(drop=True)
+    ends = _period_ends(r12, period_end)
+    groups = _groups(dataset, peers, level, k)
+    groups_used = groups
+    if code is not None:
+        groups_used = groups[groups["area_code"] == code]
+        groups_used.attrs = groups.attrs
+        if groups_used.empty:
+            raise ValueError(f"no peer group for {code} in the groups given")
+
+    # The rows to judge: the assessed areas at the requested period ends (positions in r12).
+    at_end = r12["period_end"].isin(ends).to_numpy()
+    mine_mask = np.ones(len(r12), dtype=bool) if code is None else (r12["area_code"] == code).to_numpy()
+    cur_mask = at_end & mine_mask
+    current = r12[at_end] if not at_end.all() else r12
+    cur = r12[cur_mask].reset_index(drop=True) if not cur_mask.all() else r12
+    n = len(cur)
+    cols: dict = {}
+
+    # Peers: every area's value is needed for the benchmark; the assessed rows come back.
+    cmask, ccols = _peers.compare_arrays(current, groups_used, benchmark=benchmark, include_self=include_self,
+                                         overdispersion=overdispersion)
+    sub = mine_mask[at_end] if code is not None else np.ones(len(current), dtype=bool)
+    pos = np.full(len(current), -1)
+    pos[cmask] = np.arange(int(cmask.sum()))
+    pos = pos[sub]                                               # cur row -> compared row (or -1)
+    for c, v in ccols.items():
+        cols[c] = _take(v, pos, n)
+
+    # Change: last 12 months vs the previous 12 (tests only on the judged rows).
+    mine = r12[mine_mask] if code is not None else r12
+    ch = _trends.change_arrays(mine, rows=at_end[mine_mask] if code is not None else at_end)
+    for c in ("prev_value", "change_pct", "monthly_change", "rate_ratio", "rr_lower", "rr_upper", "p_value",
+              "direction", "travel", "change_method"):
+        cols[c] = ch[c]
+
+    areas = pd.Index(pd.unique(cur["area_code"]))
+    inds = pd.Index([i.id for i in fw])
+    keys = pd.Index(_trends.row_keys(cur, areas, inds))
+
+    def align(frame: pd.DataFrame, names) -> None:
+        at = pd.Index(_trends.row_keys(frame, areas, inds)).get_indexer(keys) if len(frame) else np.full(n, -1)
+        for c in names:
+            if not len(frame):
+                cols[c] = np.full(n, None, dtype=object)
+            elif pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
+                cols[c] = _take(frame[c].to_numpy(), at, n)
+            else:
+                cols[c] = _take(_trends.as_object(frame[c]), at, n)
+
+    # Targets.
+    tg = None
+    if targets is not None:
+        tg = _targets.load_targets(targets, framework=fw, dataset=dataset)
+        tg = tg[tg["area_code"].isin(areas)].reset_index(drop=True)
+    target_cols = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
+    if tg is not None and len(tg):
+        prog = _targets.progress(mine, tg, period_end=ends).rename(columns={"description": "target"})
+        align(prog, target_cols)
+    else:
+        for c in target_cols:
+            cols[c] = np.full(n, np.nan) if c in ("target_value", "trajectory", "projection") else np.full(n, None)
+
+    # SPC on the monthly series.
+    monthly = values.get("month")
+    if monthly is None:
+        monthly = indicators(dataset, fw, period="month", level=level, areas=code)
+    elif code is not None:
+        monthly = monthly[monthly["area_code"] == code]
+    sp = _trends.spc(monthly, period_end=ends, months=spc_months, mode=spc_mode,
+                     targets=None if tg is None or not len(tg) else
+                     tg.assign(target_value=_target_values(tg, mine)))
+    align(sp, ["spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method"])
+
+    # Fingertips recent trend on financial years.
+    ft = _trends.fy_trend(mine, period_end=ends)
+    align(ft, ["recent_trend", "trend_marker", "trend_method"])
+
+    # Gap closing at the current rate of change.
+    pol = _trends.as_object(cur["polarity"])
+    value = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
+    cols["gap_months"], cols["gap_status"] = _targets.gap_arrays(value, cols["benchmark"], cols["monthly_change"],
+                                                                 pol, "benchmark")
+    cols["bq_months"], cols["bq_status"] = _targets.gap_arrays(value, cols["best_quartile"], cols["monthly_change"],
+                                                               pol, "best quartile")
+    cols["gap_method"] = ("months to reach the MSG benchmark (and the group's best quartile) at the current rate "
+                          "of change: (value - value 12 months before) / 12 per month")
+
+    ind_codes = _trends.index_of(cur["indicator"], inds)
+    weights = np.array([i.weight for i in fw], dtype="float64")[ind_codes]
+    boost = np.where(np.array([i.priority for i in fw])[ind_codes], 1.5, 1.0)
+    outcome = np.array([any(":" in m for m in i.numerator) for i in fw])[ind_codes]
+    last = r12["period_end"].max()
+    lagged = outcome & (cur["period_end"] > last - pd.DateOffset(months=outcome_lag_months)).to_numpy()
+    cols["weight"] = weights
+    cols["value_method"] = _trends.as_object(cur["method"])
+    _exceptions(cols, cur, min_change_pct, weights * boost, lagged)
+    rule_txt = EXCEPTION_RULE.format(min=f"{min_change_pct:g}", lag=outcome_lag_months)
+    cols["exception_rule"] = rule_txt
+    cols["priority_rule"] = PRIORITY_RULE
+
+    base = [c for c in COLUMNS if c in cur.columns and c not in cols]
+    order = np.lexsort((ind_codes, _trends.index_of(cur["area_code"], areas), -cols["priority"],
+                        ~cols["exception"], -cur["period_end"].to_numpy().astype("int64")))
+    sorted_cols = {c: (v if np.isscalar(v) or v is None else v[order]) for c, v in cols.items()}
+    table = pd.concat([cur[base].take(order).reset_index(drop=True),
+                       pd.DataFrame({c: _full(v, n) for c, v in sorted_cols.items()})], axis=1)
+    out = table[[c for c in COLUMNS if c in table.columns]]
+
+    def first(name):
+        v = out[name].dropna() if name in out.columns else pd.Series(dtype=object)
+        return str(v.iloc[0]) if len(v) else ""
+
+    out.attrs["method"] = {
+        "groups": _peers.groups_method(groups),
+        "benchmark": first("benchmark_method"),
+        "band": first("band_method"),
+        "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
+        "spc": first("spc_method"),
+        "trend": first("trend_method"),
+        "target": _targets.RAG_RULE.format(tol="tolerance_pct (default 5%)"),
+        "gap": cols["gap_method"],
+        "exception": rule_txt,
+        "priority": PRIORITY_RULE,
+    }
+    return out
+
+
+def _take(v, pos: np.ndarray, n: int):
+    """Values at positions ``pos`` (-1 = none: NaN / None / NA); scalars pass through."""
+    if np.isscalar(v) or v is None:
+        return v
+    arr = v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v
+    if isinstance(arr, pd.api.extensions.ExtensionArray):
+        out = arr.take(pos, allow_fill=True)
+        return out
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "fc":
+        fill = np.nan
+    elif arr.dtype.kind in "iu":
+        arr, fill = arr.astype("float64"), np.nan
+    elif arr.dtype.kind == "b":
+        arr, fill = arr.astype(object), None
+    else:
+        arr, fill = arr.astype(object), None
+    safe = np.where(pos >= 0, pos, 0)
+    out = arr[safe] if len(arr) else np.full(n, fill, dtype=object)
+    if (pos < 0).any():
+        out = out.copy()
+        out[pos < 0] = fill
+    return out
+
+
+def _full(v, n: int):
+    """A column for the table; text stays object dtype (building Arrow strings for ~30 columns of a full
+    history costs more than the whole assessment)."""
+    if np.isscalar(v) or v is None:
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[v]) if v is not None else \
+            pd.Series(np.full(n, None, dtype=object), dtype=object)
+    if isinstance(v, np.ndarray) and v.dtype == object:
+        return pd.Series(v, dtype=object)
+    return v
+
+
+def _target_values(tg: pd.DataFrame, r12: pd.DataFrame) -> np.ndarray:
+    """Target values (absolute) for the SPC assurance icon: level, or baseline x (1 -/+ pct)."""
+    base = tg.merge(r12[["area_code", "indicator", "period_end", "value"]].rename(
+        columns={"period_end": "baseline_end"}), on=["area_code", "indicator", "baseline_end"], how="left")["value"]
+    pct = tg["change_pct"].to_numpy(dtype="float64")
+    sign = np.where(tg["direction"] == "reduce", -1.0, 1.0)
+    return np.where(np.isnan(pct), tg["level"].to_numpy(dtype="float64"),
+                    base.to_numpy(dtype="float64", na_value=np.nan) * (1 + sign * pct / 100))
+
+
+def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.ndarray, lagged: np.ndarray) -> None:
+    """Adds exception, priority, reasons and notes to ``c`` (vectorised; texts built only for flagged rows)."""
+    n = len(cur)
+    obj = lambda x: np.asarray(x, dtype=object)  # noqa: E731
+    flt = lambda x: pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)  # noqa: E731
+    sig, judge = obj(c["significance"]), obj(c["peer_judgement"])
+    pol = _trends.as_object(cur["polarity"])
+    val = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
+    worse = judge == "worse"
+    strong = (sig == "High (0.001)") | (sig == "Low (0.001)")
+    with np.errstate(invalid="ignore"):
+        beyond = np.where(pol == "high_is_good", val < flt(c["band_lower"]), val > flt(c["band_upper"]))
+    msg_ex = worse & strong & beyond
+    travel = obj(c["travel"])
+    pct, p = flt(c["change_pct"]), flt(c["p_value"])
+    det = travel == "deteriorating"
+    with np.errstate(invalid="ignore"):
+        det_ex = det & (np.abs(pct) >= min_change_pct) & ~lagged
+    spc_concern = obj(c["spc_variation"]) == "special_cause_concern"
+    spc_ex = spc_concern & ~lagged
+    status = obj(c["target_status"])
+    off, risk = status == "off track", status == "at risk"
+    complete = cur["complete"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    incomplete = ~complete | (travel == "incomplete")
+    with np.errstate(invalid="ignore"):
+        sev = (SEVERITY["msg"] * msg_ex
+               + np.where(det_ex, np.where(p < 0.001, SEVERITY["deteriorating_strong"], SEVERITY["deteriorating"]), 0)
+               + SEVERITY["spc"] * spc_ex + SEVERITY["target"] * off)
+    c["priority"] = np.where(np.isnan(weight), 1.0, weight) * sev
+    c["exception"] = msg_ex | det_ex | spc_ex | off
+
+    bench, rank, size = flt(c["benchmark"]), flt(c["group_rank"]), flt(c["group_size"])
+    rule = obj(c["spc_rule"])
+    reasons = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
+
+    def add(target: np.ndarray, where: np.ndarray, texts) -> None:
+        idx = np.flatnonzero(where)
+        if not idx.size:
+            return
+        texts = np.asarray(texts, dtype=object) if not isinstance(texts, str) else np.full(idx.size, texts, object)
+        old = target[idx]
+        target[idx] = np.where(old == "", texts, old + "; " + texts)
+
+    w = np.flatnonzero(worse)
+    msg_txt = np.array([
+        f"worse than MSG ({'99.8%' if strong[i] else '95%'}): {val[i]:.3g} vs {bench[i]:.3g}"
+        + (f", rank {rank[i]:.0f} of {size[i]:.0f}" if rank[i] == rank[i] else "")
+        + ("" if msg_ex[i] or not strong[i] else ", within the 1 SD band") for i in w], dtype=object)
+    add(reasons, msg_ex, msg_txt[msg_ex[w]])
+    add(notes, worse & ~msg_ex, msg_txt[~msg_ex[w]])
+    d = np.flatnonzero(det)
+    det_txt = np.array([f"deteriorating: {pct[i]:+.0f}% vs previous 12 months, {_trends.p_text(p[i])}" for i in d],
+                       dtype=object)
+    add(reasons, det_ex, det_txt[det_ex[d]])
+    add(notes, det & ~det_ex, det_txt[~det_ex[d]])
+    sc = np.flatnonzero(spc_concern)
+    spc_txt = np.array(["SPC special cause concern" + (f" ({rule[i].replace('_', ' ')})" if isinstance(rule[i], str)
+                                                       else "") for i in sc], dtype=object)
+    add(reasons, spc_ex, spc_txt[spc_ex[sc]])
+    add(notes, spc_concern & ~spc_ex, spc_txt[~spc_ex[sc]])
+    add(notes, lagged & (det | spc_concern), "outcome lag: recent crimes' outcomes are still open, so a fall over "
+                                             "time is expected and not flagged")
+    add(reasons, off, "off track for target")
+    add(notes, risk, "at risk for target")
+    add(notes, incomplete, "incomplete: a 12-month window touches a missing month (not read as a change)")
+    c["reasons"] = reasons
+    c["notes"] = notes
+
+
+# ---------------------------------------------------------------------------------------------------- output
+def exception_table(table: pd.DataFrame, all_rows: bool = False) -> str:
+    """A readable text table of exceptions (or every row) per area and period end."""
+    lines = []
+    rows = table if all_rows else table[table["exception"]]
+    for (code, end), part in table.groupby(["area_code", "period_end"], sort=False):
+        first = part.iloc[0]
+        shown = rows[(rows["area_code"] == code) & (rows["period_end"] == end)]
+        lines.append(f"{first['area_name']} ({code}), {first['level']}: 12 months to {end:%b %Y} - "
+                     f"{int(part['exception'].sum())} exception(s) of {len(part)} indicators")
+        if shown.empty:
+            lines.append("  no exceptions")
+        for _, r in shown.iterrows():
+            val = "" if pd.isna(r["value"]) else f"{r['value']:.3g}"
+            bm = "" if pd.isna(r["benchmark"]) else f"{r['benchmark']:.3g}"
+            lines.append(f"  [{r['priority']:.0f}] {r['label']}: {val} (MSG {bm}; {r['peer_judgement']}; "
+                         f"{r['travel']}; SPC {str(r['spc_variation']).replace('_', ' ')}"
+                         + (f"; target {r['target_status']}" if isinstance(r["target_status"], str) else "") + ")")
+            if r["reasons"]:
+                lines.append(f"      why: {r['reasons']}")
+            if r["notes"]:
+                lines.append(f"      note: {r['notes']}")
+        lines.append("")
+    if len(table):
+        m = table.attrs.get("method", {})
+        lines.append("Method: " + "; ".join(f"{k}: {v}" for k, v in m.items() if v))
+    return "\n".join(lines)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in '[]:*?/\\' else ch for ch in str(name))[:31] or "Sheet"
+    base, i = clean, 2
+    while clean in used:
+        suffix = f" ({i})"
+        clean = base[:31 - len(suffix)] + suffix
+        i += 1
+    used.add(clean)
+    return clean
+
+
+def to_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the assessment: one sheet per domain, plus "Method" (every method text and rule)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    out = table.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m")
+    method_cols = [c for c in out.columns if c.endswith(("_method", "_rule"))]
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for domain, part in out.groupby("domain", sort=False):
+            name = _sheet_name(domain, used)
+            part.drop(columns=method_cols).to_excel(xl, sheet_name=name, index=False)
+            ws = xl.sheets[name]
+            ws.freeze_panes = "C2"
+            for col in ws.columns:
+                width = max(len(str(col[0].value or "")), *(len(str(c.value or "")) for c in col[1:50]))
+                ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
+        rows = [("what", "method")]
+        rows += [(k, v) for k, v in (table.attrs.get("method") or {}).items()]
+        for c in method_cols:
+            for v in out[c].dropna().astype(str).unique():
+                rows.append((c, v))
+        rows.append(("note", _trends.RECORDING_NOTE))
+        meth = pd.DataFrame(rows[1:], columns=list(rows[0]))
+        name = _sheet_name("Method", used)
+        meth.to_excel(xl, sheet_name=name, index=False)
+        ws = xl.sheets[name]
+        ws.column_dimensions["A"].width = 22
+        ws.column_dimensions["B"].width = 140
+    return path

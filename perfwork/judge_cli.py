@@ -1,0 +1,175 @@
+"""CLI commands for peers and the assessment: ``perfwork peers`` and ``perfwork assess``.
+
+``perfwork/cli.py`` registers them with ``add_peers_commands(sub)`` and ``add_assess_commands(sub)``; each parser
+sets ``func`` (a ``handler(args, dataset)``) and ``needs_data=True``, so the CLI loads the dataset (``--data DIR``,
+``--store FILE`` or the demo) and calls the handler with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from .dataset import Dataset
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    try:
+        from .cli import add_data_options
+    except ImportError:  # the CLI module is optional for these parsers
+        p.add_argument("--data", metavar="DIR", help="a dataset folder (Parquet or CSV tables); default: the demo")
+        return
+    add_data_options(p)
+
+
+def add_peers_commands(subparsers) -> argparse.ArgumentParser:
+    """Register ``perfwork peers``."""
+    p = subparsers.add_parser(
+        "peers", help="an area's Most Similar Group: peers, distances and why",
+        description="Show an area's Most Similar Group: each peer's distance (weighted Euclidean on z-scores of "
+                    "the area characteristics) and the characteristics that separate them most. Or load official "
+                    "groups (e.g. CIPFA nearest neighbours) from a CSV with --groups.")
+    p.add_argument("--area", required=True, action="append", help="area code or name (repeat for several)")
+    p.add_argument("--level", default=None, choices=["csp", "force"],
+                   help="level of the groups (default: the level of --area)")
+    p.add_argument("--k", type=int, default=None, help="peers per group (default: 15 for CSPs, 7 for forces)")
+    p.add_argument("--weights", default=None,
+                   help="a weight set in parameters/msg_weights.yaml (e.g. crime_drivers) or a YAML file")
+    p.add_argument("--groups", metavar="CSV", default=None,
+                   help="load groups from a CSV (area_code,peer_code pairs, or one area's list of peers)")
+    p.add_argument("--top", type=int, default=3, help="characteristics to name per peer (default: 3)")
+    p.add_argument("--csv", metavar="FILE", help="also write the area's group to a CSV file")
+    _data_options(p)
+    p.set_defaults(func=cmd_peers, needs_data=True)
+    return p
+
+
+def add_assess_commands(subparsers) -> argparse.ArgumentParser:
+    """Register ``perfwork assess``."""
+    p = subparsers.add_parser(
+        "assess", help="judge an area's indicators: peers, trend, SPC, targets, exceptions",
+        description="The assessment table: every indicator against the area's Most Similar Group, its change on "
+                    "the previous 12 months, SPC, the Fingertips trend and any target, with exceptions and the "
+                    "reasons in words, ordered by priority. Without --area every area of the level is assessed.")
+    p.add_argument("--area", default=None, action="append",
+                   help="area code or name, repeat for several (default: every area of --level)")
+    p.add_argument("--level", default=None, choices=["csp", "force"],
+                   help="level (default: the level of --area, else csp)")
+    p.add_argument("--period-end", metavar="YYYY-MM", default=None,
+                   help="last month of the 12 months judged (default: the latest; 'all' for every month)")
+    p.add_argument("--framework", default="national", help="framework name or YAML path (default: %(default)s)")
+    p.add_argument("--targets", default="demo",
+                   help="target YAML file, folder or name in parameters/targets ('demo' = all there; 'none' to skip)")
+    p.add_argument("--groups", metavar="CSV", default=None, help="peer groups from a CSV instead of building MSGs")
+    p.add_argument("--k", type=int, default=None, help="peers per Most Similar Group")
+    p.add_argument("--benchmark", choices=["pooled", "mean"], default="pooled",
+                   help="MSG benchmark: pooled sum/sum (default) or the mean of members' values")
+    p.add_argument("--exclude-self", action="store_true", help="leave the area out of its own benchmark")
+    p.add_argument("--overdispersion", choices=["none", "auto", "always"], default="none",
+                   help="Spiegelhalter overdispersion adjustment of the peer comparison (default: none)")
+    p.add_argument("--all", action="store_true", help="show every indicator, not only the exceptions")
+    p.add_argument("--csv", metavar="FILE", help="write the full table to a CSV file")
+    p.add_argument("--xlsx", metavar="FILE", help="write the table to an Excel workbook (a sheet per domain + Method)")
+    _data_options(p)
+    p.set_defaults(func=cmd_assess, needs_data=True)
+    return p
+
+
+def _areas(args, dataset: Dataset) -> list[str]:
+    """The codes of --area (one or several, codes or names); [] for none."""
+    raw = getattr(args, "area", None) or []
+    raw = [raw] if isinstance(raw, str) else list(raw)
+    return [str(dataset.area(a)["area_code"]) for a in raw]
+
+
+def _level(args, dataset: Dataset, default: str = "csp") -> str:
+    if getattr(args, "level", None):
+        return args.level
+    codes = _areas(args, dataset)
+    if codes:
+        return str(dataset.area(codes[0])["level"])
+    return default
+
+
+def _groups(args, dataset: Dataset, level: str) -> pd.DataFrame:
+    from . import peers
+
+    if args.groups:
+        codes = _areas(args, dataset)
+        code = codes[0] if len(codes) == 1 else None
+        try:
+            return peers.load_groups(args.groups, dataset=dataset, level=level, k=args.k)
+        except peers.PeerGroupError as exc:
+            if "pass area=" in str(exc) and code is not None:
+                return peers.load_groups(args.groups, dataset=dataset, level=level, area=code, k=args.k)
+            raise
+    return peers.most_similar(dataset, k=args.k, weights=getattr(args, "weights", None), level=level)
+
+
+def peers_text(groups: pd.DataFrame, area: str, top: int = 3) -> str:
+    """A readable account of one area's group."""
+    from . import peers
+
+    ex = peers.explain(groups, area, top=top)
+    rows = groups[groups["area_code"] == area]
+    name = rows["area_name"].iloc[0] if "area_name" in rows.columns and rows["area_name"].notna().any() else area
+    lines = [f"{name} ({area}): {len(ex)} peers", f"Method: {peers.groups_method(groups)}", ""]
+    show = pd.DataFrame({
+        "rank": ex["rank"],
+        "peer": ex["peer_code"] + ((" " + ex["peer_name"].fillna("")) if "peer_name" in ex.columns else ""),
+        "distance": ex["distance"].map(lambda d: "" if pd.isna(d) else f"{d:.2f}"),
+        "differs most on": ex["differs_most_on"],
+        "closest on": ex["closest_on"],
+    })
+    lines.append(show.to_string(index=False))
+    summary = ex.attrs.get("summary")
+    if summary is not None and len(summary):
+        lines.append("")
+        lines.append("Across the group, the characteristics that separate the peers most (share of squared distance): "
+                     + ", ".join(f"{v} {s:.0%}" for v, s in zip(summary["variable"].head(top),
+                                                                summary["share"].head(top))))
+    return "\n".join(lines)
+
+
+def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
+    level = _level(args, dataset)
+    codes = _areas(args, dataset)
+    groups = _groups(args, dataset, level)
+    if args.csv:
+        groups[groups["area_code"].isin(codes)].to_csv(args.csv, index=False)
+        print(f"wrote the group(s) of {', '.join(codes)} to {args.csv}")
+    print("\n\n".join(peers_text(groups, code, top=args.top) for code in codes))
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
+    from .assess import assess, exception_table, to_xlsx
+
+    level = _level(args, dataset)
+    codes = _areas(args, dataset)
+    targets = None if str(args.targets).lower() in ("none", "") else args.targets
+    peers_arg = _groups(args, dataset, level) if args.groups else None
+    table = assess(dataset, area=codes[0] if len(codes) == 1 else None, period_end=args.period_end, level=level,
+                   framework=args.framework, peers=peers_arg, targets=targets, k=args.k, benchmark=args.benchmark,
+                   include_self=not args.exclude_self, overdispersion=args.overdispersion)
+    if len(codes) > 1:
+        table = table[table["area_code"].isin(codes)].reset_index(drop=True)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {len(table)} rows to {args.csv}")
+    if args.xlsx:
+        to_xlsx(table, args.xlsx)
+        print(f"wrote {args.xlsx}")
+    if not codes and not args.all:
+        exc = table[table["exception"]]
+        top = exc.head(30)
+        print(f"{int(table['exception'].sum())} exceptions in {table['area_code'].nunique()} {level}s "
+              f"(top {len(top)} by priority):")
+        if len(top):
+            print(pd.DataFrame({"area": top["area_code"] + " " + top["area_name"], "indicator": top["label"],
+                                "priority": top["priority"].map("{:.0f}".format),
+                                "why": top["reasons"]}).to_string(index=False))
+        return 0
+    print(exception_table(table, all_rows=args.all))
+    return 0

@@ -1,0 +1,706 @@
+"""Most Similar Groups and peer comparison.
+
+"The expected performance of an individual partnership is the average of the group of similar partnerships":
+each area is compared with its own group of the areas most like it.
+
+Building a group (``most_similar``)
+-----------------------------------
+1. Take the areas of one level (CSPs or forces) and their characteristics (``Dataset.characteristics``;
+   by default every characteristic known for all of them).
+2. Standardise each characteristic to a z-score across the areas of the level:
+   z = (x - mean) / sd, with the population standard deviation (ddof = 0). A characteristic that is the same
+   everywhere has z = 0 and cannot separate areas.
+3. Optionally weight the characteristics: w_v (default 1 each; named weight sets live in
+   ``parameters/msg_weights.yaml``, ``weights="<name>"``, or pass a dict or a YAML path).
+4. Distance between areas a and b: d(a, b) = sqrt( sum_v w_v (z_av - z_bv)^2 ), weighted Euclidean.
+   Each characteristic's contribution to the squared distance, w_v (z_av - z_bv)^2, is returned as
+   ``contrib_<variable>``; the contributions add up to distance^2, so a manager can see why an area is a peer.
+5. The group of area a is its k nearest other areas (k = 15 for CSPs, 7 for forces, as the Home Office and
+   HMICFRS groups), the area itself excluded. Groups are the area's own, so they are asymmetric: b may be in
+   a's group without a being in b's. Ties in distance are broken by peer code.
+
+Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups``; ``explain`` says which
+characteristics separate an area from each peer.
+
+Comparing with peers (``compare``)
+----------------------------------
+For every area, indicator and period the group members' numerators and denominators are joined through the
+(area, peer) table, so every area is compared at once:
+
+- benchmark: pooled sum(numerator) / sum(denominator) x multiplier over the group (default), or the simple
+  mean of members' values (the historical HMIC convention); the area itself included (default, as HMIC) or not.
+  The ``benchmark_method`` column says which.
+- significance: the PHE convention, the area's own 95% and 99.8% confidence limits against the benchmark
+  (``High (0.001)``, ``High (0.025)``, ``Low (0.001)``, ``Low (0.025)``, ``Not significant``), read with the
+  indicator's polarity as better / worse / similar (or higher / lower when there is no judgement). Optionally
+  against overdispersion-adjusted limits (Spiegelhalter 2005, additive random effects estimated within the
+  group).
+- band: group mean +/- 1 SD of members' values (iQuanta style). Descriptive, not a test.
+- rank within the group including the area (1 = best given polarity; 1 = highest when polarity is none),
+  quartile (1 = best quarter), the best-quartile threshold and the gap to it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .dataset import LEVELS, DataError, Dataset
+
+PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
+WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"
+DEFAULT_K = {"csp": 15, "force": 7, "region": 3, "nation": 1}
+GROUP_COLUMNS = ("area_code", "peer_code", "rank", "distance")
+
+AREA_ALIASES = ("area_code", "area", "code", "la_code", "lad_code", "csp_code", "force_code", "area code")
+PEER_ALIASES = ("peer_code", "peer", "neighbour_code", "neighbor_code", "nn_code", "peer code")
+
+
+class PeerGroupError(DataError):
+    """A peer-group file or request that does not make sense; the message names file, row, column."""
+
+
+# ---------------------------------------------------------------------------------------------------- weights
+def load_weights(name_or_path: str | Path | dict | None = None) -> dict[str, float]:
+    """Characteristic weights: a dict, a named set in ``parameters/msg_weights.yaml``, or a YAML file.
+
+    A YAML file holds either ``weights: {variable: weight}`` (and optional ``transforms``) or named sets
+    ``sets: {name: {weights: ..., transforms: ...}}``. See ``weight_set`` for the transforms too.
+    """
+    return weight_set(name_or_path)[0]
+
+
+TRANSFORMS = ("log",)
+
+
+def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str, float], dict[str, str], str]:
+    """(weights, transforms, label) of a weight set; see ``load_weights``. Errors name the file and key."""
+    if name_or_path is None:
+        return {}, {}, "equal weights"
+    if isinstance(name_or_path, dict):
+        body, where, label = {"weights": name_or_path}, "weights", "custom weights"
+    else:
+        path = Path(name_or_path)
+        if path.suffix in (".yaml", ".yml"):
+            if not path.exists():
+                raise FileNotFoundError(f"no weights file at {path}")
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if isinstance(doc, dict) and "weights" in doc:
+                body, where = doc, str(path)
+            elif isinstance(doc, dict) and isinstance(doc.get("sets"), dict) and len(doc["sets"]) == 1:
+                (name, body), = doc["sets"].items()
+                where = f"{path}, sets.{name}"
+            else:
+                raise PeerGroupError(f"{path}: expected a 'weights' mapping (characteristic: weight) or one set "
+                                     f"under 'sets'")
+            label = f"weights from {path.name}"
+        else:
+            doc = yaml.safe_load(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
+            sets = (doc or {}).get("sets", {}) or {}
+            if str(name_or_path) not in sets:
+                raise KeyError(f"no weight set {str(name_or_path)!r} in {WEIGHTS_FILE}; "
+                               f"available: {', '.join(sets) or 'none'}")
+            body, where = sets[str(name_or_path)] or {}, f"{WEIGHTS_FILE}, sets.{name_or_path}"
+            label = f"weights {str(name_or_path)!r}"
+    if not isinstance(body, dict):
+        raise PeerGroupError(f"{where}: expected a mapping with 'weights' (and optional 'transforms')")
+    raw = body.get("weights") or {}
+    if not isinstance(raw, dict):
+        raise PeerGroupError(f"{where}, key 'weights': expected a mapping of characteristic name to weight")
+    clean = {}
+    for k, v in raw.items():
+        try:
+            w = float(v)
+        except (TypeError, ValueError):
+            raise PeerGroupError(f"{where}, key 'weights.{k}': {v!r} is not a number; expected a weight >= 0") from None
+        if not math.isfinite(w) or w < 0:
+            raise PeerGroupError(f"{where}, key 'weights.{k}': {v!r} is not allowed; expected a weight >= 0")
+        clean[str(k)] = w
+    tr = body.get("transforms") or {}
+    if not isinstance(tr, dict) or any(str(t) not in TRANSFORMS for t in tr.values()):
+        raise PeerGroupError(f"{where}, key 'transforms': {tr!r}; expected a mapping of characteristic to one of "
+                             f"{', '.join(TRANSFORMS)}")
+    if not clean and not tr:
+        label = "equal weights"
+    return clean, {str(k): str(v) for k, v in tr.items()}, label
+
+
+def weight_sets() -> pd.DataFrame:
+    """The named weight sets in ``parameters/msg_weights.yaml`` (name, level, description)."""
+    doc = yaml.safe_load(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
+    rows = [{"name": n, "level": (b or {}).get("level", ""), "description": str((b or {}).get("description", "")).strip()}
+            for n, b in ((doc or {}).get("sets", {}) or {}).items()]
+    return pd.DataFrame(rows, columns=["name", "level", "description"])
+
+
+# ---------------------------------------------------------------------------------------------------- build
+def _level_characteristics(dataset: Dataset, level: str, variables) -> pd.DataFrame:
+    if level not in LEVELS:
+        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    codes = dataset.level(level)["area_code"]
+    if codes.empty:
+        raise PeerGroupError(f"{dataset.name}: no areas at level {level!r}")
+    chars = dataset.characteristics.set_index("area_code")
+    absent = codes[~codes.isin(chars.index)]
+    if variables is None:
+        have = chars.reindex(codes)
+        if len(absent) == len(codes):
+            raise PeerGroupError(f"{dataset.name}: no characteristics for any {level}; expected rows in "
+                                 f"characteristics for the areas to group")
+        variables = [c for c in have.columns if have[c].notna().all()]
+        if not variables:
+            raise PeerGroupError(f"{dataset.name}: no characteristic is known for every {level} "
+                                 f"({len(absent)} areas have no row); pass variables=[...]")
+    else:
+        variables = [variables] if isinstance(variables, str) else list(variables)
+        unknown = [v for v in variables if v not in chars.columns]
+        if unknown:
+            raise PeerGroupError(f"characteristics: no column(s) {', '.join(map(repr, unknown))}; "
+                                 f"available: {', '.join(chars.columns)}")
+    if len(absent):
+        raise PeerGroupError(f"characteristics: no row for {level} {absent.iloc[0]}"
+                             f"{f' (and {len(absent) - 1} more)' if len(absent) > 1 else ''}; "
+                             f"expected every {level} to have characteristics")
+    x = chars.reindex(codes)[variables]
+    gaps = x.isna()
+    if gaps.to_numpy().any():
+        r, c = np.argwhere(gaps.to_numpy())[0]
+        raise PeerGroupError(f"characteristics: {variables[c]!r} is missing for {level} {codes.iloc[r]} "
+                             f"({int(gaps.to_numpy().sum())} gaps in all); expected a value for every area, or "
+                             f"choose variables=[...] without it")
+    return x.astype("float64")
+
+
+def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights=None,
+                 level: str = "csp") -> pd.DataFrame:
+    """Most Similar Groups: for every area of ``level``, its ``k`` nearest areas by weighted z-score distance.
+
+    Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, k, level,
+    area_name, peer_name and ``contrib_<variable>`` (that characteristic's share of distance^2, before taking
+    the square root: the contributions add up to distance^2). ``.attrs["method"]`` describes the method and
+    ``.attrs["variables"]`` / ``.attrs["weights"]`` the inputs. See the module docstring.
+    """
+    x = _level_characteristics(dataset, level, variables)
+    variables = list(x.columns)
+    n = len(x)
+    k = DEFAULT_K[level] if k is None else int(k)
+    if k < 1 or k > n - 1:
+        raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
+    wset, transforms, wtxt = weight_set(weights)
+    unknown = [v for v in list(wset) + list(transforms) if v not in variables]
+    if unknown:
+        raise PeerGroupError(f"weights name characteristic(s) not in use: {', '.join(unknown)}; "
+                             f"in use: {', '.join(variables)}")
+    w = np.array([wset.get(v, 1.0) for v in variables])
+    vals = x.to_numpy().copy()
+    for v, how in transforms.items():
+        j = variables.index(v)
+        if (vals[:, j] <= 0).any():
+            bad = x.index[vals[:, j] <= 0][0]
+            raise PeerGroupError(f"characteristics: {v!r} is {x.loc[bad, v]!r} for {bad}; a log transform needs "
+                                 f"values > 0")
+        vals[:, j] = np.log(vals[:, j])
+    sd = vals.std(axis=0, ddof=0)
+    z = np.where(sd > 0, (vals - vals.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+
+    codes = x.index.to_numpy().astype(object)
+    diff2 = (z[:, None, :] - z[None, :, :]) ** 2 * w            # n x n x v contributions
+    d2 = diff2.sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    # Deterministic order: distance (rounded against float noise), then peer code.
+    key = np.round(d2, 10)
+    code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
+    order = np.lexsort((np.broadcast_to(code_rank, (n, n)), key), axis=1)[:, :k]
+    rows = np.repeat(np.arange(n), k)
+    cols = order.ravel()
+    names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"]))
+    out = pd.DataFrame({
+        "area_code": pd.array(codes[rows], dtype="str"),
+        "peer_code": pd.array(codes[cols], dtype="str"),
+        "rank": np.tile(np.arange(1, k + 1), n).astype("int64"),
+        "distance": np.sqrt(d2[rows, cols]),
+    })
+    out["k"] = k
+    out["level"] = level
+    out["area_name"] = out["area_code"].map(names)
+    out["peer_name"] = out["peer_code"].map(names)
+    for j, v in enumerate(variables):
+        out[f"contrib_{v}"] = diff2[rows, cols, j]
+    if transforms:
+        wtxt += ", " + ", ".join(f"{how} {v}" for v, how in transforms.items())
+    out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
+                           f"({wtxt}), Euclidean distance, k={k} nearest (own group, area excluded)")
+    out.attrs["variables"] = variables
+    out.attrs["weights"] = {v: float(wi) for v, wi in zip(variables, w)}
+    out.attrs["transforms"] = transforms
+    out.attrs["source"] = "computed"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- load
+def _norm(col) -> str:
+    return str(col).strip().lower().replace("-", "_")
+
+
+def _err(path, row: int | None, column: str | None, msg: str) -> PeerGroupError:
+    where = str(path)
+    if row is not None:
+        where += f", row {row + 1} (line {row + 2})"
+    if column is not None:
+        where += f", column '{column}'"
+    return PeerGroupError(f"{where}: {msg}")
+
+
+def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "csp", area: str | None = None,
+                k: int | None = None) -> pd.DataFrame:
+    """Official or custom peer groups from a CSV.
+
+    Two layouts are understood:
+
+    - pairs: columns ``area_code`` and ``peer_code`` (aliases: area/peer, ...), one row per (area, peer), in
+      rank order within each area (an optional ``rank`` column overrides the order);
+    - one area's list of peers (e.g. a CIPFA nearest-neighbour list: ``area_code,area_name`` or ``Code,Name``,
+      the area itself not listed): pass ``area=`` with the code of the area whose peers they are.
+
+    ``k`` keeps only each area's first k peers. With ``dataset`` every code must be an area of ``level``.
+    Self-pairs, duplicate pairs, blank and unknown codes raise ``PeerGroupError`` naming the file, row and
+    column. Returns the ``most_similar`` shape (distance is NaN) with a ``source`` column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no peer-group file at {path}")
+    try:
+        raw = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise PeerGroupError(f"{path}: not a readable CSV ({exc})") from None
+    cols = {_norm(c): c for c in raw.columns}
+    a_col = next((cols[a] for a in AREA_ALIASES if a in cols), None)
+    p_col = next((cols[p] for p in PEER_ALIASES if p in cols), None)
+    if a_col is not None and p_col is not None:
+        if area is not None:
+            raw = raw[raw[a_col].str.strip() == area]
+        pairs = pd.DataFrame({"area_code": raw[a_col].str.strip(), "peer_code": raw[p_col].str.strip()},
+                             index=raw.index)
+        col_of = {"area_code": a_col, "peer_code": p_col}
+        if area is not None and pairs.empty:
+            raise _err(path, None, a_col, f"no rows for area {area!r}")
+    elif a_col is not None:
+        if area is None:
+            raise _err(path, None, None, f"a list of one area's peers (column {a_col!r}, no peer column); pass "
+                                         f"area='<code>' to say whose peers they are, or use a pairs file with "
+                                         f"columns area_code,peer_code")
+        pairs = pd.DataFrame({"area_code": str(area).strip(), "peer_code": raw[a_col].str.strip()}, index=raw.index)
+        col_of = {"area_code": None, "peer_code": a_col}
+    else:
+        raise _err(path, None, None, f"found columns {', '.join(map(str, raw.columns))}; expected area_code,peer_code "
+                                     f"(pairs) or area_code / Code (one area's list, with area=)")
+    rows_in_file = pairs.index.to_numpy()          # 0-based data rows of the file, for messages
+    pairs = pairs.reset_index(drop=True)
+    rank_col = cols.get("rank")
+    for c in ("area_code", "peer_code"):
+        blank = pairs[c].isna() | (pairs[c] == "")
+        if blank.any():
+            i = int(np.flatnonzero(blank.to_numpy())[0])
+            raise _err(path, int(rows_in_file[i]), col_of[c], "code is blank; expected an area code")
+    selfp = (pairs["area_code"] == pairs["peer_code"]).to_numpy()
+    if selfp.any():
+        i = int(np.flatnonzero(selfp)[0])
+        raise _err(path, int(rows_in_file[i]), col_of["peer_code"], f"{pairs['peer_code'].iloc[i]!r} is listed as its own peer; "
+                                                 f"expected an area's peers without the area itself")
+    dup = pairs.duplicated(["area_code", "peer_code"], keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        a, p = pairs["area_code"].iloc[i], pairs["peer_code"].iloc[i]
+        first = int(np.flatnonzero(((pairs["area_code"] == a) & (pairs["peer_code"] == p)).to_numpy())[0])
+        raise _err(path, int(rows_in_file[i]), col_of["peer_code"], f"peer {p!r} of {a!r} is listed twice "
+                                                 f"(first at row {int(rows_in_file[first]) + 1}); "
+                                                 f"expected each peer once per area")
+    if dataset is not None:
+        lv = dict(zip(dataset.areas["area_code"], dataset.areas["level"]))
+        for c in ("area_code", "peer_code"):
+            codes = pairs[c]
+            unknown = ~codes.isin(lv)
+            if unknown.any():
+                i = int(np.flatnonzero(unknown.to_numpy())[0])
+                raise _err(path, int(rows_in_file[i]), col_of[c], f"unknown area code {codes.iloc[i]!r} (not in {dataset.name}"
+                                               f"{f'; {int(unknown.sum())} unknown codes in all' if unknown.sum() > 1 else ''}); "
+                                               f"expected a {level} code of the dataset")
+            wrong = codes.map(lv) != level
+            if wrong.any():
+                i = int(np.flatnonzero(wrong.to_numpy())[0])
+                raise _err(path, int(rows_in_file[i]), col_of[c], f"{codes.iloc[i]!r} is a {lv[codes.iloc[i]]}; expected a {level}")
+    if rank_col is not None:
+        r = pd.to_numeric(raw[rank_col].reset_index(drop=True), errors="coerce")
+        if r.isna().any():
+            i = int(np.flatnonzero(r.isna().to_numpy())[0])
+            raise _err(path, int(rows_in_file[i]), rank_col, f"{raw[rank_col].iloc[i]!r} is not a number; "
+                                                             f"expected a rank (1 = nearest)")
+        pairs["_order"] = r.to_numpy()
+    else:
+        pairs["_order"] = np.arange(len(pairs))
+    pairs = pairs.sort_values(["area_code", "_order"], kind="stable").reset_index(drop=True)
+    pairs["rank"] = pairs.groupby("area_code").cumcount().astype("int64") + 1
+    if k is not None:
+        pairs = pairs[pairs["rank"] <= int(k)].reset_index(drop=True)
+    pairs = pairs.drop(columns="_order")
+    pairs["distance"] = np.nan
+    pairs["k"] = pairs.groupby("area_code")["peer_code"].transform("size").astype("int64")
+    pairs["level"] = level
+    names = {}
+    if dataset is not None:
+        names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"]))
+    elif p_col is None:
+        name_col = next((cols[n] for n in ("area_name", "name") if n in cols), None)
+        if name_col is not None:
+            names = dict(zip(raw[a_col].str.strip(), raw[name_col].str.strip()))
+    pairs["area_name"] = pairs["area_code"].map(names)
+    pairs["peer_name"] = pairs["peer_code"].map(names)
+    pairs["source"] = str(path)
+    sizes = sorted(set(pairs["k"]))
+    ktxt = f"k={sizes[0]}" if len(sizes) == 1 else f"k={sizes[0]}-{sizes[-1]}"
+    pairs.attrs["method"] = f"peer groups from {path.name} ({ktxt})"
+    pairs.attrs["source"] = str(path)
+    return pairs
+
+
+def groups_method(groups: pd.DataFrame) -> str:
+    """A short description of where the groups come from ('MSG k=15', 'peer groups from x.csv (k=15)')."""
+    if groups.attrs.get("method"):
+        return groups.attrs["method"]
+    ks = sorted(set(groups.groupby("area_code")["peer_code"].size()))
+    return f"custom peer groups (k={ks[0]}{'-' + str(ks[-1]) if len(ks) > 1 else ''})"
+
+
+def short_groups_method(groups: pd.DataFrame) -> str:
+    """'k=15' / 'k=7-15' plus the source when the groups were loaded from a file."""
+    ks = sorted(set(groups.groupby("area_code")["peer_code"].size())) if len(groups) else [0]
+    ktxt = f"k={ks[0]}" if len(ks) == 1 else f"k={ks[0]}-{ks[-1]}"
+    src = groups.attrs.get("source", "computed")
+    if src and src != "computed":
+        ktxt += f" ({Path(src).name})"
+    return ktxt
+
+
+# ---------------------------------------------------------------------------------------------------- explain
+def explain(groups: pd.DataFrame, area: str, top: int = 3) -> pd.DataFrame:
+    """Why the peers of ``area`` are its peers: one row per peer, rank order.
+
+    Columns: rank, peer_code, peer_name, distance, ``differs_most_on`` (the ``top`` characteristics with the
+    largest share of the squared distance, e.g. "density 61%, deprivation 22%"), ``closest_on`` (the ``top``
+    with the smallest share) and ``share_<variable>`` (each characteristic's share of distance^2, 0-1).
+    ``.attrs["summary"]`` holds the group-level view: each characteristic's mean contribution over the group.
+    """
+    rows = groups[groups["area_code"] == area]
+    if rows.empty:
+        have = groups["area_code"].drop_duplicates()
+        raise KeyError(f"no peer group for {area!r}; groups cover {len(have)} areas "
+                       f"(e.g. {', '.join(have.head(3))})")
+    rows = rows.sort_values("rank")
+    contrib = [c for c in rows.columns if c.startswith("contrib_")]
+    out = rows[[c for c in ("rank", "peer_code", "peer_name", "distance") if c in rows.columns]].reset_index(drop=True)
+    if not contrib:
+        out["differs_most_on"] = "(no characteristics: groups loaded from a file)"
+        out["closest_on"] = ""
+        out.attrs["summary"] = pd.DataFrame(columns=["variable", "mean_contribution", "share"])
+        return out
+    c = rows[contrib].to_numpy()
+    total = c.sum(axis=1, keepdims=True)
+    share = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+    names = [v[len("contrib_"):] for v in contrib]
+    top = min(top, len(names))
+    hi = np.argsort(-share, axis=1, kind="stable")[:, :top]
+    lo = np.argsort(share, axis=1, kind="stable")[:, :top]
+    out["differs_most_on"] = [", ".join(f"{names[j]} {share[i, j]:.0%}" for j in hi[i]) for i in range(len(out))]
+    out["closest_on"] = [", ".join(names[j] for j in lo[i]) for i in range(len(out))]
+    for j, v in enumerate(names):
+        out[f"share_{v}"] = share[:, j]
+    mean = c.mean(axis=0)
+    summary = pd.DataFrame({"variable": names, "mean_contribution": mean,
+                            "share": mean / mean.sum() if mean.sum() > 0 else 0.0})
+    out.attrs["summary"] = summary.sort_values("mean_contribution", ascending=False).reset_index(drop=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- compare
+KEY = ("indicator", "period", "period_end")
+BENCHMARKS = ("pooled", "mean")
+OVERDISPERSION = ("none", "auto", "always")
+Z95, Z998 = 1.959963984540054, 3.090232306167813
+
+
+def _member_index(groups: pd.DataFrame, codes: pd.Index, include_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each area with a group: its row in ``codes`` and a [area, member] matrix of rows in ``codes`` (padding
+    and unknown peers point at len(codes), an all-NaN row). Members: self first (when included), then peers."""
+    g = groups[["area_code", "peer_code", "rank"]]
+    a_idx = codes.get_indexer(g["area_code"])
+    keep = a_idx >= 0
+    a_idx = a_idx[keep]
+    rank = g["rank"].to_numpy()[keep]
+    p_idx = codes.get_indexer(g["peer_code"])[keep]
+    order = np.lexsort((rank, a_idx))
+    a_idx, p_idx = a_idx[order], p_idx[order]
+    areas, first = np.unique(a_idx, return_index=True)
+    slot = np.arange(len(a_idx)) - np.repeat(first, np.diff(np.append(first, len(a_idx))))
+    width = int(slot.max()) + 1 if len(a_idx) else 0
+    pad = len(codes)
+    peers = np.full((len(areas), width), pad, dtype=np.int64)
+    peers[np.searchsorted(areas, a_idx), slot] = np.where(p_idx < 0, pad, p_idx)
+    full = np.concatenate([areas[:, None], peers], axis=1)            # self + peers, for ranking
+    bench = full if include_self else peers
+    return areas, full, bench
+
+
+def _codes(values: pd.DataFrame) -> tuple[np.ndarray, pd.Index, np.ndarray, int]:
+    """Integer area codes (and the area index) and cell codes (indicator x period x period end) of each row."""
+    a, areas = pd.factorize(values["area_code"])
+    i, _ = pd.factorize(values["indicator"])
+    p, pu = pd.factorize(values["period"]) if "period" in values.columns else (np.zeros(len(values), int), [0])
+    e, eu = pd.factorize(values["period_end"])
+    cell, cells = pd.factorize((i.astype(np.int64) * len(pu) + p) * max(len(eu), 1) + e)
+    return a, pd.Index(areas), cell, len(cells)
+
+
+def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
+            overdispersion: str = "none") -> pd.DataFrame:
+    """Compare every area with its peer group, for every indicator and period in ``values``.
+
+    ``values`` is an ``indicators()`` frame (any periods, any number of period ends); ``groups`` an
+    (area, peer) table from ``most_similar`` or ``load_groups``. Returns the rows of ``values`` for areas that
+    have a group, with:
+
+    - ``peers_n`` (members with a value that enter the benchmark), ``benchmark``, ``benchmark_method``;
+    - ``band_mean``, ``band_lower``, ``band_upper`` (mean +/- 1 sample SD of members' values, iQuanta style,
+      descriptive) and ``band_method``;
+    - ``significance`` (PHE label), ``peer_judgement`` (better / worse / similar, higher / lower for
+      polarity none; "incomplete" without a value) and ``significance_method``;
+    - ``group_rank`` (1 = best given polarity, 1 = highest for polarity none; the area and all its peers,
+      ties share the better rank), ``group_size``, ``quartile`` (1 = best quarter), ``best_quartile`` (the
+      25th percentile of the group for low-is-good, 75th for high-is-good), ``gap_to_benchmark`` and
+      ``gap_to_best_quartile`` (value minus the reference; positive = above it);
+    - with ``overdispersion`` "auto" or "always": ``od_applied`` and ``tau2`` (Spiegelhalter's additive
+      random-effects variance estimated within each group, on the scale of ``stats.overdispersion``), and the
+      significance read against limits widened by it. "auto" applies it when k*phi exceeds the chi-squared
+      95% point on k-1 degrees of freedom.
+    """
+    mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion)
+    out = values[mask].reset_index(drop=True) if not mask.all() else values.reset_index(drop=True)
+    for c, v in cols.items():
+        out[c] = v
+    out.attrs["method"] = cols["benchmark_method"] if isinstance(cols["benchmark_method"], str) else ""
+    return out
+
+
+def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
+                   overdispersion: str = "none") -> tuple[np.ndarray, dict]:
+    """The work of ``compare``: (mask of the rows of ``values`` compared, {column: array for those rows})."""
+    if benchmark not in BENCHMARKS:
+        raise ValueError(f"benchmark {benchmark!r}: expected one of {', '.join(BENCHMARKS)}")
+    if overdispersion not in OVERDISPERSION:
+        raise ValueError(f"overdispersion {overdispersion!r}: expected one of {', '.join(OVERDISPERSION)}")
+    missing = [c for c in ("area_code", "indicator", "period_end", "numerator", "denominator", "value", "kind",
+                           "polarity", "multiplier") if c not in values.columns]
+    if missing:
+        raise ValueError(f"values: missing column(s) {', '.join(missing)}; expected an indicators() table")
+    a_row, codes, c_row, n_cells = _codes(values)
+    a_pos, full, bench = _member_index(groups, codes, include_self)
+    grp_of_area = np.full(len(codes) + 1, -1)
+    grp_of_area[a_pos] = np.arange(len(a_pos))
+    g_row = grp_of_area[a_row]
+    mask = g_row >= 0
+    g_row, c_row_m = g_row[mask], c_row[mask]
+
+    def num(col):
+        return pd.to_numeric(values[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    def dense(x):
+        out = np.full((len(codes) + 1, n_cells), np.nan)
+        out[a_row, c_row] = x
+        return out
+
+    first = np.zeros(n_cells, dtype=np.int64)
+    first[c_row[::-1]] = np.arange(len(c_row))[::-1]              # a row of each cell, for its indicator's facts
+    from .trends import as_object
+
+    kind_all = as_object(values["kind"])
+    pol_all = as_object(values["polarity"])
+    kind_c, pol = kind_all[first], pol_all[first]
+    is_count = kind_c == "count"
+    mult = np.where(is_count, 1.0, num("multiplier")[first])
+
+    V, N, D = dense(num("value")), dense(num("numerator")), dense(num("denominator"))
+    D[:, is_count] = np.where(np.isnan(N[:, is_count]), np.nan, 1.0)
+    ok = ~np.isnan(V) & ~np.isnan(N) & ~np.isnan(D)
+    V = np.where(ok, V, np.nan)
+    N = np.where(ok, N, 0.0)
+    D = np.where(ok, D, 0.0)
+
+    # [group, member, cell] arrays through the (area, peer) index matrix.
+    vb, nb, db = V[bench], N[bench], D[bench]
+    n_members = (~np.isnan(vb)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1 = np.where(np.isnan(vb), 0.0, vb).sum(axis=1)
+        s2 = np.where(np.isnan(vb), 0.0, vb ** 2).sum(axis=1)
+        b_mean = np.where(n_members > 0, s1 / n_members, np.nan)
+        b_sd = np.where(n_members > 1, np.sqrt(np.maximum(s2 - n_members * b_mean ** 2, 0) / (n_members - 1)), np.nan)
+        if benchmark == "pooled":
+            bm = nb.sum(axis=1) / db.sum(axis=1) * mult
+        else:
+            bm = b_mean
+        bm = np.where(n_members > 0, bm, np.nan)
+
+    vf = V[full]                                         # self + peers
+    own = V[a_pos]                                       # [group, cell]
+    low_good = pol == "low_is_good"
+    better_than = np.where(low_good[None, None, :], vf < own[:, None, :], vf > own[:, None, :])
+    size = (~np.isnan(vf)).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        rank = np.where(np.isnan(own), np.nan, 1 + better_than.sum(axis=1))
+        quartile = np.ceil(4 * rank / size)
+        q25, q75 = _quantiles(vf, size, (0.25, 0.75))
+    best_q = np.where(low_good[None, :], q25, np.where((pol == "high_is_good")[None, :], q75, np.nan))
+
+    take = lambda arr: arr[g_row, c_row_m]  # noqa: E731
+    cols: dict = {}
+    value = num("value")[mask]
+    cols["peers_n"] = take(n_members).astype("int64")
+    cols["benchmark"] = take(bm)
+    gtxt = short_groups_method(groups)
+    bench_txt = (("pooled MSG benchmark" if benchmark == "pooled" else "mean of MSG members' values")
+                 + (" incl. self" if include_self else " excl. self") + f", {gtxt}")
+    cols["benchmark_method"] = bench_txt
+    sd = take(b_sd)
+    cols["band_mean"] = take(b_mean)
+    cols["band_lower"] = cols["band_mean"] - sd
+    cols["band_upper"] = cols["band_mean"] + sd
+    cols["band_method"] = ("iQuanta-style band: MSG mean +/- 1 SD of members' values "
+                           f"({'incl.' if include_self else 'excl.'} self; descriptive, not a significance test)")
+    cols["group_rank"] = pd.array(take(rank), dtype="Int64")
+    cols["group_size"] = take(size).astype("int64")
+    cols["quartile"] = pd.array(take(quartile), dtype="Int64")
+    cols["best_quartile"] = take(best_q)
+    cols["gap_to_benchmark"] = value - cols["benchmark"]
+    cols["gap_to_best_quartile"] = value - cols["best_quartile"]
+
+    rows = {"numerator": num("numerator")[mask], "denominator": num("denominator")[mask],
+            "kind": kind_all[mask], "multiplier": num("multiplier")[mask], "benchmark": cols["benchmark"]}
+    tau2 = None
+    if overdispersion != "none":
+        prop = np.broadcast_to(kind_c == "proportion", bm.shape)
+        tau2_g, applied_g = _spiegelhalter(nb, db, bm, mult, prop, overdispersion)
+        tau2, applied = take(tau2_g), take(applied_g)
+        cols["od_applied"] = applied
+        cols["tau2"] = tau2
+    sig = _significance(rows, tau2)
+    cols["significance"] = sig
+    cols["peer_judgement"] = judge(sig, pol_all[mask])
+    if "method" in values.columns:
+        ci_code, ci_uni = pd.factorize(values["method"])
+        ci_code = ci_code[mask]
+        ci_txt = np.array([str(u).replace(" 95%", "") for u in ci_uni] + ["no value"], dtype=object)[ci_code]
+    else:
+        ci_txt = np.full(int(mask.sum()), "no value", dtype=object)
+    if overdispersion != "none":
+        od_txt = np.where(applied, f", overdispersion-adjusted ({overdispersion}: Spiegelhalter random effects, "
+                                   f"tau2 estimated within the group)",
+                          f", overdispersion {overdispersion}: not applied (no excess variation in the group)")
+        cols["significance_method"] = ci_txt + (" 95%/99.8% CI vs " + bench_txt) + od_txt
+    else:
+        cols["significance_method"] = ci_txt + (" 95%/99.8% CI vs " + bench_txt)
+    return mask, cols
+
+
+def _quantiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
+    """Quantiles along axis 1 ignoring NaN (numpy's default 'linear' rule), vectorised: ``np.nanquantile``
+    loops over columns. ``n`` = non-NaN count per column."""
+    srt = np.sort(x, axis=1)                                       # NaN sort last
+    out = []
+    for q in qs:
+        pos = q * np.maximum(n - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        a = np.take_along_axis(srt, lo[:, None, :], axis=1)[:, 0, :]
+        b = np.take_along_axis(srt, hi[:, None, :], axis=1)[:, 0, :]
+        out.append(np.where(n > 0, a + (b - a) * (pos - lo), np.nan))
+    return out
+
+
+def _spiegelhalter(nb, db, bm, mult, proportion, mode):
+    """tau^2 per [group, cell] from the members' z-scores against the group benchmark (METHODS §2), on the
+    scale ``stats.overdispersion`` uses: proportions p with s^2 = p0 (1 - p0) / n; rates sqrt(x / n) with
+    s^2 = 1 / (4 n). Vectorised over every group and cell at once."""
+    from scipy.stats import chi2
+
+    prop = proportion[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = (bm / mult)[:, None, :]                               # benchmark per unit
+        used = db > 0
+        y = np.where(prop, nb / db, np.sqrt(nb / db))
+        target = np.where(prop, theta, np.sqrt(theta))
+        s2 = np.where(prop, theta * (1 - theta) / db, 1.0 / (4.0 * db))
+        used &= s2 > 0
+        z2 = np.where(used, (y - target) ** 2 / s2, 0.0)
+        k = used.sum(axis=1)
+        kphi = z2.sum(axis=1)
+        w = np.where(used, 1.0 / s2, 0.0)
+        sw, sw2 = w.sum(axis=1), (w ** 2).sum(axis=1)
+        tau2 = np.maximum((kphi - (k - 1)) / (sw - sw2 / sw), 0.0)
+        crit = chi2.ppf(0.95, np.maximum(k - 1, 1))
+        applied = (k > 1) & (tau2 > 0) & ((kphi > crit) if mode == "auto" else True)
+    return np.where(applied, tau2, 0.0), applied
+
+
+def _significance(rows: dict, tau2: np.ndarray | None) -> np.ndarray:
+    """PHE labels: each row's own 95% and 99.8% limits (Byar / exact Poisson for rates and counts, Wilson for
+    proportions) against its benchmark (``stats.compare_to_benchmark``). With ``tau2``: z-scores against the
+    benchmark on the ``stats.overdispersion`` scale, widened to sqrt(s^2 + tau^2), at 1.96 / 3.09."""
+    from . import stats
+
+    num = np.asarray(rows["numerator"], dtype="float64")
+    kind = np.asarray(rows["kind"], dtype=object)
+    den = np.where(kind == "count", 1.0, np.asarray(rows["denominator"], dtype="float64"))
+    bm = np.asarray(rows["benchmark"], dtype="float64")
+    mult = np.where(kind == "count", 1.0, np.asarray(rows["multiplier"], dtype="float64"))
+    ok = ~np.isnan(num) & ~np.isnan(den) & (den > 0) & ~np.isnan(bm)
+    out = np.full(len(num), None, dtype=object)
+    if tau2 is None:
+        lim = np.full((4, len(num)), np.nan)
+        prop = ok & (kind == "proportion")
+        rate = ok & (kind != "proportion")
+        for mask, fn in ((prop, stats.proportion_ci), (rate, stats.rate_ci)):
+            if not mask.any():
+                continue
+            for j, level in enumerate((0.95, 0.998)):
+                ci = fn(num[mask], den[mask], multiplier=1.0, level=level)
+                lim[2 * j, mask] = ci["lower"].to_numpy() * mult[mask]
+                lim[2 * j + 1, mask] = ci["upper"].to_numpy() * mult[mask]
+        lab = stats.compare_to_benchmark(lim[0], lim[1], lim[2], lim[3], np.where(ok, bm, np.nan))
+        out[ok] = np.asarray(lab.astype(object))[ok]
+        return out
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = bm / mult
+        prop = kind == "proportion"
+        y = np.where(prop, num / den, np.sqrt(num / den))
+        target = np.where(prop, theta, np.sqrt(theta))
+        s2 = np.where(prop, theta * (1 - theta) / den, 1.0 / (4.0 * den))
+        z = (y - target) / np.sqrt(s2 + tau2)
+    lab = np.select([z > Z998, z > Z95, z < -Z998, z < -Z95],
+                    ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"], "Not significant")
+    out[ok] = lab[ok]
+    return out
+
+
+def judge(significance, polarity) -> np.ndarray:
+    """PHE label + polarity -> better / worse / similar (higher / lower / similar for polarity none);
+    'incomplete' where there is no label."""
+    sig = np.asarray(pd.Series(significance, dtype="object").fillna("").to_numpy(), dtype=object)
+    pol = np.broadcast_to(np.asarray(polarity, dtype=object), sig.shape)
+    high = (sig == "High (0.001)") | (sig == "High (0.025)")
+    low = (sig == "Low (0.001)") | (sig == "Low (0.025)")
+    out = np.select([sig == "", high & (pol == "low_is_good"), low & (pol == "low_is_good"),
+                     high & (pol == "high_is_good"), low & (pol == "high_is_good"), high, low],
+                    ["incomplete", "worse", "better", "better", "worse", "higher", "lower"], "similar")
+    return out.astype(object)
