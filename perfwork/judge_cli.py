@@ -59,8 +59,9 @@ def add_assess_commands(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--period-end", metavar="YYYY-MM", default=None,
                    help="last month of the 12 months judged (default: the latest; 'all' for every month)")
     p.add_argument("--framework", default="national", help="framework name or YAML path (default: %(default)s)")
-    p.add_argument("--targets", default="demo",
-                   help="target YAML file, folder or name in parameters/targets ('demo' = all there; 'none' to skip)")
+    p.add_argument("--targets", default=None,
+                   help="target YAML file, folder or name in parameters/targets ('demo' = all there; 'none' to skip; "
+                        "default: the demo targets for the demo data, none otherwise)")
     p.add_argument("--groups", metavar="CSV", default=None, help="peer groups from a CSV instead of building MSGs")
     p.add_argument("--k", type=int, default=None, help="peers per Most Similar Group")
     p.add_argument("--benchmark", choices=["pooled", "mean"], default="pooled",
@@ -148,7 +149,10 @@ def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
 
     level = _level(args, dataset)
     codes = _areas(args, dataset)
-    targets = None if str(args.targets).lower() in ("none", "") else args.targets
+    if args.targets is None:
+        targets = "demo" if dataset.name == "demo" else None
+    else:
+        targets = None if str(args.targets).lower() in ("none", "") else args.targets
     peers_arg = _groups(args, dataset, level) if args.groups else None
     table = assess(dataset, area=codes[0] if len(codes) == 1 else None, period_end=args.period_end, level=level,
                    framework=args.framework, peers=peers_arg, targets=targets, k=args.k, benchmark=args.benchmark,

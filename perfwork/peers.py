@@ -17,7 +17,8 @@ Building a group (``most_similar``)
    ``contrib_<variable>``; the contributions add up to distance^2, so a manager can see why an area is a peer.
 5. The group of area a is its k nearest other areas (k = 15 for CSPs, 7 for forces, as the Home Office and
    HMICFRS groups), the area itself excluded. Groups are the area's own, so they are asymmetric: b may be in
-   a's group without a being in b's. Ties in distance are broken by peer code.
+   a's group without a being in b's (with fewer areas than that, all the others). Ties in distance are broken
+   by peer code.
 
 Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups``; ``explain`` says which
 characteristics separate an area from each peer.
@@ -138,7 +139,24 @@ def weight_sets() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------- build
-def _level_characteristics(dataset: Dataset, level: str, variables) -> pd.DataFrame:
+def _derived_characteristics(dataset: Dataset, level: str, codes: pd.Series) -> pd.DataFrame | None:
+    """Characteristics of ``level`` areas as population-weighted means of the areas below them that have
+    characteristics (latest population year); None when there are none below."""
+    chars = dataset.characteristics.set_index("area_code")
+    anc = dataset.ancestors(level)
+    below = anc[(anc["area_code"] != anc["ancestor"]) & anc["area_code"].isin(chars.index)
+                & anc["ancestor"].isin(codes)]
+    if below.empty:
+        return None
+    pop = dataset.population.sort_values("year").drop_duplicates("area_code", keep="last").set_index("area_code")
+    w = pop["population"].reindex(below["area_code"]).to_numpy()
+    x = chars.reindex(below["area_code"])
+    num = x.mul(w, axis=0).groupby(below["ancestor"].to_numpy()).sum(min_count=1)
+    den = x.notna().mul(w, axis=0).groupby(below["ancestor"].to_numpy()).sum()
+    return (num / den.where(den > 0)).reindex(codes)
+
+
+def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     codes = dataset.level(level)["area_code"]
@@ -146,11 +164,17 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> pd.DataFr
         raise PeerGroupError(f"{dataset.name}: no areas at level {level!r}")
     chars = dataset.characteristics.set_index("area_code")
     absent = codes[~codes.isin(chars.index)]
+    note = ""
+    if len(absent) == len(codes):
+        derived = _derived_characteristics(dataset, level, codes)
+        if derived is None:
+            raise PeerGroupError(f"{dataset.name}: no characteristics for any {level} (nor for the areas below); "
+                                 f"expected rows in characteristics for the areas to group, or pass peers from a "
+                                 f"CSV (peers.load_groups)")
+        chars, absent = derived, codes[:0]
+        note = f"{level} characteristics: population-weighted means of the areas below, "
     if variables is None:
         have = chars.reindex(codes)
-        if len(absent) == len(codes):
-            raise PeerGroupError(f"{dataset.name}: no characteristics for any {level}; expected rows in "
-                                 f"characteristics for the areas to group")
         variables = [c for c in have.columns if have[c].notna().all()]
         if not variables:
             raise PeerGroupError(f"{dataset.name}: no characteristic is known for every {level} "
@@ -172,7 +196,7 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> pd.DataFr
         raise PeerGroupError(f"characteristics: {variables[c]!r} is missing for {level} {codes.iloc[r]} "
                              f"({int(gaps.to_numpy().sum())} gaps in all); expected a value for every area, or "
                              f"choose variables=[...] without it")
-    return x.astype("float64")
+    return x.astype("float64"), note
 
 
 def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights=None,
@@ -184,10 +208,10 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     the square root: the contributions add up to distance^2). ``.attrs["method"]`` describes the method and
     ``.attrs["variables"]`` / ``.attrs["weights"]`` the inputs. See the module docstring.
     """
-    x = _level_characteristics(dataset, level, variables)
+    x, note = _level_characteristics(dataset, level, variables)
     variables = list(x.columns)
     n = len(x)
-    k = DEFAULT_K[level] if k is None else int(k)
+    k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
         raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
     wset, transforms, wtxt = weight_set(weights)
@@ -233,7 +257,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     if transforms:
         wtxt += ", " + ", ".join(f"{how} {v}" for v, how in transforms.items())
     out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
-                           f"({wtxt}), Euclidean distance, k={k} nearest (own group, area excluded)")
+                           f"({note}{wtxt}), Euclidean distance, k={k} nearest (own group, area excluded)")
     out.attrs["variables"] = variables
     out.attrs["weights"] = {v: float(wi) for v, wi in zip(variables, w)}
     out.attrs["transforms"] = transforms
@@ -426,7 +450,6 @@ def explain(groups: pd.DataFrame, area: str, top: int = 3) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------- compare
-KEY = ("indicator", "period", "period_end")
 BENCHMARKS = ("pooled", "mean")
 OVERDISPERSION = ("none", "auto", "always")
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -435,12 +458,14 @@ Z95, Z998 = 1.959963984540054, 3.090232306167813
 def _member_index(groups: pd.DataFrame, codes: pd.Index, include_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each area with a group: its row in ``codes`` and a [area, member] matrix of rows in ``codes`` (padding
     and unknown peers point at len(codes), an all-NaN row). Members: self first (when included), then peers."""
-    g = groups[["area_code", "peer_code", "rank"]]
-    a_idx = codes.get_indexer(g["area_code"])
+    missing = [c for c in ("area_code", "peer_code") if c not in groups.columns]
+    if missing:
+        raise ValueError(f"groups: missing column(s) {', '.join(missing)}; expected an (area_code, peer_code) table")
+    a_idx = codes.get_indexer(groups["area_code"])
     keep = a_idx >= 0
     a_idx = a_idx[keep]
-    rank = g["rank"].to_numpy()[keep]
-    p_idx = codes.get_indexer(g["peer_code"])[keep]
+    rank = (groups["rank"].to_numpy() if "rank" in groups.columns else np.arange(len(groups)))[keep]
+    p_idx = codes.get_indexer(groups["peer_code"])[keep]
     order = np.lexsort((rank, a_idx))
     a_idx, p_idx = a_idx[order], p_idx[order]
     areas, first = np.unique(a_idx, return_index=True)

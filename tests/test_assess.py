@@ -206,3 +206,13 @@ def test_cli_peers_and_assess(ds, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "why: worse than MSG (99.8%)" in out and "off track for target" in out
     assert len(pd.read_csv(csv)) == 21 and xlsx.exists()
+
+
+def test_small_dataset_all_levels(small):
+    csp = A.assess(small)
+    assert csp["area_code"].nunique() == 3 and csp["benchmark_method"].str.contains("k=2").all()
+    force = A.assess(small, level="force")
+    assert set(force["area_code"]) == {"F1", "F2"}
+    f1 = force[(force["area_code"] == "F1") & (force["indicator"] == "all_crime")].iloc[0]
+    both = force[force["indicator"] == "all_crime"]
+    assert f1["benchmark"] == pytest.approx(both["numerator"].sum() / both["denominator"].sum() * 1000)

@@ -285,3 +285,31 @@ def test_violence_force_csps_sit_above_their_peers(ds, latest, groups):
     v = c[c["area_code"].isin(csps) & (c["indicator"] == "violence")]
     assert len(v) >= 3
     assert (v["value"] > v["benchmark"]).mean() >= 0.75
+
+
+def test_vectorised_overdispersion_matches_stats(latest, groups):
+    """tau^2 per group equals stats.overdispersion on that group's members against the same benchmark."""
+    area = "DK-C0001"
+    od = peers.compare(latest, groups, overdispersion="always")
+    members = [area] + list(groups.loc[groups["area_code"] == area, "peer_code"])
+    for ind in ("burglary", "all_crime", "charge_rate"):
+        row = od[(od["area_code"] == area) & (od["indicator"] == ind)].iloc[0]
+        m = latest[latest["area_code"].isin(members) & (latest["indicator"] == ind)]
+        ref = stats.overdispersion(m["numerator"], m["denominator"], kind=row["kind"], benchmark=row["benchmark"],
+                                   multiplier=row["multiplier"])
+        assert row["tau2"] == pytest.approx(ref["tau2"], rel=1e-9, abs=1e-15)    # on the stats.overdispersion scale
+        assert bool(row["od_applied"]) == (ref["tau2"] > 0)
+
+
+def test_small_dataset_defaults_and_derived_force_characteristics(small):
+    g = peers.most_similar(small)                                 # 3 CSPs: k defaults to the 2 others
+    assert (g.groupby("area_code").size() == 2).all()
+    f = peers.most_similar(small, level="force")                  # forces have no characteristics of their own
+    assert "population-weighted means" in f.attrs["method"]
+    pop = small.population.sort_values("year").drop_duplicates("area_code", keep="last").set_index("area_code")
+    chars = small.characteristics.set_index("area_code")
+    w = pop.loc[["A", "B"], "population"]
+    f1 = (chars.loc[["A", "B"]].mul(w, axis=0).sum() / w.sum())
+    c = chars.loc["C"]
+    z_gap = ((f1 - c) / (np.abs(f1 - c) / 2)) ** 2             # two areas: z = +/-1 on every characteristic
+    assert f["distance"].iloc[0] == pytest.approx(np.sqrt(z_gap.sum()))
