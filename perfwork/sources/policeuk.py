@@ -1,0 +1,605 @@
+"""police.uk files: discovery (zip archives, folders, loose .csv / .csv.gz), header checks, reading with DuckDB.
+
+police.uk publishes one file per force, month and kind, named ``YYYY-MM-<force>-<kind>.csv`` (kind ``street``,
+``outcomes`` or ``stop-and-search``), inside ``YYYY-MM/`` folders of the zip archive its download page builds.
+A file's force and month come from its name; a loose file with another name is recognised by its header, its
+month by its ``Month`` column and its force by ``Reported by``.
+
+Reading is done by DuckDB over all files of a kind at once (explicit column list, strict mode, every value as
+text); the values are then checked in bulk (months, crime types, outcome texts). When DuckDB rejects a file or a
+value is wrong, the file is read again with Python's csv module to name the line and column - so a malformed file
+costs nothing on the fast path and still gets a precise error.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+import shutil
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import duckdb
+
+from ..dataset import DataError
+from ..measures import CRIME_LABELS, OUTCOME_GROUPS_BY_TEXT, STOP_SEARCH_RESULTS
+
+STREET_COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+                  "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context")
+OUTCOMES_COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+                    "LSOA code", "LSOA name", "Outcome type")
+STOP_SEARCH_COLUMNS = ("Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
+                       "Longitude", "Gender", "Age range", "Self-defined ethnicity", "Officer-defined ethnicity",
+                       "Legislation", "Object of search", "Outcome", "Outcome linked to object of search",
+                       "Removal of more than just outer clothing")
+STREET_UNUSED = tuple(c for c in STREET_COLUMNS
+                      if c not in ("Crime ID", "Month", "LSOA code", "Crime type", "Last outcome category"))
+STOP_SEARCH_REQUIRED = ("Type", "Date", "Outcome", "Outcome linked to object of search")
+KINDS = ("street", "outcomes", "stop-and-search")
+EXPECTED = {"street": STREET_COLUMNS, "outcomes": OUTCOMES_COLUMNS, "stop-and-search": STOP_SEARCH_COLUMNS}
+
+NAME_RE = re.compile(r"^(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|outcomes|stop-and-search)"
+                     r"(?:\.[^/\\]*?)?\.csv(?:\.gz)?$", re.IGNORECASE)
+MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+TRUE_FALSE = {"True", "False", "true", "false", "TRUE", "FALSE"}
+
+
+@dataclass
+class PoliceFile:
+    """One police.uk CSV ready to read: where it came from, where it is on disk, what it is."""
+
+    source: str            # as the user knows it: a path, or 'archive.zip!2019-01/2019-01-x-street.csv'
+    path: Path             # readable file on disk (zip members are extracted to a work folder)
+    kind: str              # street | outcomes | stop-and-search
+    month: str | None      # YYYY-MM from the file name (None: taken from the Month column)
+    force: str | None      # force slug from the file name (None: taken from 'Reported by')
+    sha256: str
+    size: int
+    header: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.force}:{self.month}"
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+
+
+@dataclass
+class Discovery:
+    files: list[PoliceFile] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (source, reason)
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+def _hash_copy(src, dst: Path | None) -> tuple[str, int]:
+    h = hashlib.sha256()
+    n = 0
+    out = open(dst, "wb") if dst is not None else None
+    try:
+        while chunk := src.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+            if out is not None:
+                out.write(chunk)
+    finally:
+        if out is not None:
+            out.close()
+    return h.hexdigest(), n
+
+
+def _read_header(path: Path, source: str) -> tuple[str, ...]:
+    try:
+        if str(path).lower().endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                line = f.readline(1 << 16)
+        else:
+            with open(path, "rb") as f:
+                line = f.readline(1 << 16)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{source}, line 1: cannot read the header ({e})") from None
+    if not line.strip():
+        raise DataError(f"{source}, line 1: the file is empty; expected a police.uk header row")
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        col = _column_at(line[: e.start].decode("utf-8", "replace"), None)
+        raise DataError(f"{source}, line 1, column {col}: byte 0x{line[e.start]:02x} is not UTF-8; police.uk files "
+                        f"are UTF-8") from None
+    return tuple(next(csv.reader([text.rstrip("\r\n")])))
+
+
+def _kind_from_header(header: tuple[str, ...]) -> str | None:
+    for kind in ("street", "outcomes"):
+        if header == EXPECTED[kind]:
+            return kind
+    if set(STOP_SEARCH_REQUIRED) <= set(header):
+        return "stop-and-search"
+    return None
+
+
+def check_header(kind: str, header: tuple[str, ...], source: str) -> None:
+    """A wrong header is an error naming the first column that differs."""
+    if kind == "stop-and-search":
+        lacking = [c for c in STOP_SEARCH_REQUIRED if c not in header]
+        if lacking:
+            raise DataError(f"{source}, line 1: stop-and-search header lacks column(s) {', '.join(lacking)}; "
+                            f"found {', '.join(header)}")
+        return
+    want = EXPECTED[kind]
+    if header == want:
+        return
+    for i, (a, b) in enumerate(zip(header, want)):
+        if a != b:
+            raise DataError(f"{source}, line 1, column {i + 1}: header says {a!r}, expected {b!r} "
+                            f"(police.uk {kind} files have columns {', '.join(want)})")
+    raise DataError(f"{source}, line 1: header has {len(header)} columns, expected {len(want)} "
+                    f"({', '.join(want)})")
+
+
+def _classify(name: str) -> tuple[str | None, str | None, str | None]:
+    m = NAME_RE.match(name)
+    if not m:
+        return None, None, None
+    return m.group("kind").lower(), m.group("month"), m.group("force").lower()
+
+
+def _add(found: Discovery, source: str, disk: Path, sha: str, size: int, name: str, explicit: bool) -> None:
+    kind, month, force = _classify(name)
+    if kind is None and not explicit:
+        found.skipped.append((source, "not a police.uk street, outcomes or stop-and-search file name"))
+        return
+    if month is not None and not MONTH_RE.fullmatch(month):
+        raise DataError(f"{source}: the file name's month {month!r} is not a month (expected YYYY-MM)")
+    header = _read_header(disk, source)
+    if kind is None:
+        kind = _kind_from_header(header)
+        if kind is None:
+            raise DataError(f"{source}, line 1: not a police.uk file: the name is not YYYY-MM-<force>-<kind>.csv "
+                            f"and the header ({', '.join(header)}) is not a street, outcomes or stop-and-search header")
+        if kind == "stop-and-search":
+            raise DataError(f"{source}: stop-and-search files carry no force or month column, so the file name must "
+                            f"be YYYY-MM-<force>-stop-and-search.csv")
+    check_header(kind, header, source)
+    found.files.append(PoliceFile(source, disk, kind, month, force, sha, size, header))
+
+
+def discover(paths: Iterable[str | Path], workdir: Path, on_file: Callable[[int], None] | None = None) -> Discovery:
+    """Find police.uk CSVs in zip archives, folders (recursively) and loose files; hash them and check headers.
+
+    Zip members are extracted into ``workdir``. Files that are not police.uk CSVs are listed in
+    ``Discovery.skipped`` with the reason (a loose file named explicitly must be one).
+    """
+    found = Discovery()
+    workdir = Path(workdir)
+    n_extract = 0
+
+    def visit(p: Path, explicit: bool) -> None:
+        nonlocal n_extract
+        if p.is_dir():
+            for q in sorted(p.rglob("*")):
+                if q.is_file():
+                    visit(q, False)
+            return
+        low = p.name.lower()
+        if not p.exists():
+            raise DataError(f"{p}: no such file or folder")
+        if low.endswith(".zip"):
+            try:
+                zf = zipfile.ZipFile(p)
+            except zipfile.BadZipFile as e:
+                raise DataError(f"{p}: not a readable zip archive ({e})") from None
+            with zf:
+                for info in sorted(zf.infolist(), key=lambda i: i.filename):
+                    if info.is_dir():
+                        continue
+                    member = info.filename
+                    base = member.rsplit("/", 1)[-1]
+                    source = f"{p}!{member}"
+                    if not base.lower().endswith((".csv", ".csv.gz")):
+                        found.skipped.append((source, "not a CSV file"))
+                        continue
+                    if _classify(base)[0] is None:
+                        found.skipped.append((source, "not a police.uk street, outcomes or stop-and-search file name"))
+                        continue
+                    n_extract += 1
+                    disk = workdir / f"{n_extract:05d}-{base}"
+                    try:
+                        with zf.open(info) as src:
+                            sha, size = _hash_copy(src, disk)
+                    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+                        raise DataError(f"{source}: cannot be extracted ({e}); the archive is damaged or "
+                                        f"truncated") from None
+                    _add(found, source, disk, sha, size, base, False)
+                    if on_file:
+                        on_file(size)
+            return
+        if not low.endswith((".csv", ".csv.gz")):
+            if explicit:
+                raise DataError(f"{p}: expected a police.uk .zip archive, a folder, or a .csv / .csv.gz file")
+            found.skipped.append((str(p), "not a CSV or zip file"))
+            return
+        with open(p, "rb") as src:
+            sha, size = _hash_copy(src, None)
+        _add(found, str(p), p, sha, size, p.name, explicit)
+        if on_file:
+            on_file(size)
+
+    for p in paths:
+        visit(Path(p), True)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ slow, precise checks
+def _column_at(prefix: str, header: tuple[str, ...] | None) -> str:
+    """The column a character position falls in, from the text of the line before it."""
+    try:
+        idx = len(next(csv.reader([prefix]))) - 1 if prefix else 0
+    except (csv.Error, StopIteration):
+        idx = prefix.count(",")
+    if header and 0 <= idx < len(header):
+        return f"{idx + 1} ('{header[idx]}')"
+    return str(idx + 1)
+
+
+def _raw_lines(path: Path) -> Iterator[bytes]:
+    """Raw lines of a plain or gzip file. A gzip stream that ends early yields every complete line it holds, then
+    the partial last line, then raises EOFError (Python's gzip module raises before handing out buffered lines)."""
+    if not str(path).lower().endswith(".gz"):
+        with open(path, "rb") as f:
+            yield from f
+        return
+    pending = b""
+    d = zlib.decompressobj(wbits=31)
+    fed = False  # has the current gzip member received any bytes?
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            while chunk:
+                if d is None:  # another gzip member follows a complete one
+                    d, fed = zlib.decompressobj(wbits=31), False
+                pending += d.decompress(chunk)
+                fed = True
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    yield line + b"\n"
+                chunk = b""
+                if d.eof:
+                    chunk, d = d.unused_data, None
+    if d is not None and fed:
+        err = EOFError("the compressed stream ends before its end marker")
+        err.partial = pending  # type: ignore[attr-defined]
+        raise err
+    if pending:
+        yield pending
+
+
+def _lines(pf: PoliceFile) -> Iterator[tuple[int, str]]:
+    """Decoded physical lines with their numbers; non-UTF-8 bytes and truncated gzip streams are DataErrors."""
+    n = 0
+    try:
+        for raw in _raw_lines(pf.path):
+            n += 1
+            try:
+                text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                col = _column_at(raw[: e.start].decode("utf-8", "replace"), pf.header)
+                raise DataError(f"{pf.source}, line {n}, column {col}: byte 0x{raw[e.start]:02x} is not UTF-8 "
+                                f"(police.uk files are UTF-8); nothing from this file was stored") from None
+            yield n, text
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        partial = getattr(e, "partial", b"")
+        col = _column_at(partial.decode("utf-8", "replace"), pf.header)
+        line = n + 1
+        raise DataError(f"{pf.source}, line {max(line, 1)}, column {col}: the file is truncated ({e}); nothing "
+                        f"from this file was stored") from None
+
+
+def rows(pf: PoliceFile) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for every data row, checking the field count; errors name line and column."""
+    width = len(pf.header)
+    lines = _lines(pf)
+    since: list[str] = []  # the text of the row being read
+
+    def text() -> Iterator[str]:
+        for _, t in lines:
+            since.append(t)
+            yield t
+
+    reader = csv.reader(text(), strict=True)
+    start = 1
+    try:
+        next(reader)  # header
+        start = reader.line_num + 1
+        since.clear()
+        for row in reader:
+            since.clear()
+            if len(row) != width:
+                if len(row) < width:
+                    col = f"{len(row) + 1} ('{pf.header[len(row)]}')"
+                    what = f"has {len(row)} fields, expected {width}: the row is truncated"
+                else:
+                    col = f"{width + 1}"
+                    what = f"has {len(row)} fields, expected {width}: extra field(s) after '{pf.header[-1]}'"
+                raise DataError(f"{pf.source}, line {start}, column {col}: {what}; nothing from this file was stored")
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as e:
+        field_no = _open_quote_field("".join(since))
+        if field_no is not None:
+            name = f" ('{pf.header[field_no]}')" if field_no < width else ""
+            raise DataError(f"{pf.source}, line {start}, column {field_no + 1}{name}: a quoted field is never closed "
+                            f"(the quote runs to the end of the file); nothing from this file was stored") from None
+        raise DataError(f"{pf.source}, line {start}: {e}; nothing from this file was stored") from None
+
+
+def _open_quote_field(text: str) -> int | None:
+    """The 0-based field in which a quote opens and never closes, if any."""
+    field_no, quoted, opened, i = 0, False, None, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text[i + 1:i + 2] == '"':
+                    i += 1
+                else:
+                    quoted = False
+        elif ch == '"':
+            quoted, opened = True, field_no
+        elif ch == ",":
+            field_no += 1
+        elif ch == "\n":
+            field_no = 0
+        i += 1
+    return opened if quoted else None
+
+
+def locate(pf: PoliceFile, column: str, bad: Callable[[str], bool], expected: str) -> DataError:
+    """The first row of ``pf`` whose ``column`` value is bad, as a DataError naming line and column."""
+    idx = pf.header.index(column)
+    for line, row in rows(pf):
+        if bad(row[idx]):
+            return DataError(f"{pf.source}, line {line}, column {idx + 1} ('{column}'): {row[idx]!r} {expected}; "
+                             f"nothing from this file was stored")
+    return DataError(f"{pf.source}, column '{column}': a value {expected}; nothing from this file was stored")
+
+
+def diagnose(pf: PoliceFile) -> None:
+    """Read the whole file with Python's csv module; raise the first structural problem found."""
+    for _ in rows(pf):
+        pass
+
+
+def _file_in_error(message: str, files: list[PoliceFile]) -> list[PoliceFile]:
+    m = re.search(r"file = (.+)", message)
+    if m:
+        named = m.group(1).strip()
+        hit = [f for f in files if str(f.path) == named or str(f.path).endswith(named)]
+        if hit:
+            return hit + [f for f in files if f not in hit]
+    return files
+
+
+# ------------------------------------------------------------------------------------------------ fast DuckDB scans
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _read_csv(files: list[PoliceFile], columns: tuple[str, ...]) -> str:
+    paths = "[" + ", ".join(_sql_str(str(f.path)) for f in files) + "]"
+    cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    return (f"read_csv({paths}, columns={cols}, header=true, auto_detect=false, strict_mode=true, "
+            f"null_padding=false, delim=',', quote='\"', escape='\"', filename=true, encoding='utf-8')")
+
+
+def _touch(columns: Iterable[str], alias: str = "r") -> str:
+    """An expression reading every column in ``columns``: DuckDB only decodes (and checks as UTF-8) the columns a
+    query uses, so the columns perfwork does not keep are counted as blank / not blank to have them checked too."""
+    cols = list(columns)
+    if not cols:
+        return "0::TINYINT"
+    return "(" + " + ".join(f'({alias}.{_q(c)} IS NULL)::INTEGER' for c in cols) + ")::TINYINT"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _run_scan(con: duckdb.DuckDBPyConnection, sql: str, files: list[PoliceFile]) -> None:
+    try:
+        con.execute(sql)
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
+    except duckdb.Error as e:
+        message = str(e)
+        for pf in _file_in_error(message, files):
+            diagnose(pf)  # raises a DataError naming line and column
+        first = message.splitlines()[0] if message else type(e).__name__
+        raise DataError(f"DuckDB could not read the police.uk files ({first}); files: "
+                        f"{', '.join(f.source for f in files[:5])}{' ...' if len(files) > 5 else ''}") from None
+
+
+def register_files(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], ids: list[int] | None = None,
+                   table: str = "_pf") -> None:
+    """A temp table path -> id (the store's file_id, or the position in ``files``)."""
+    ids = list(range(len(files))) if ids is None else ids
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}(idx INTEGER, path VARCHAR)")
+    con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, str(f.path)) for i, f in zip(ids, files)])
+
+
+def scan_street(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], ids: list[int], table: str,
+                chunks: int = 1, progress: Callable[[int], None] | None = None) -> None:
+    """Read street files straight into ``table`` (file_id, crime_id, month, lsoa_code, crime_type, outcome,
+    blank_fields: how many of the other columns are blank) in one pass, then check every month, crime type and outcome text (:func:`check_street`); the caller's transaction
+    makes a failed check leave nothing behind."""
+    if not files:
+        return
+    register_files(con, files, ids, "_pf_street")
+    for part in _chunks(files, chunks):
+        sql = (f'INSERT INTO {table} SELECT p.idx, r."Crime ID", r."Month", r."LSOA code", r."Crime type", '
+               f'r."Last outcome category", {_touch(STREET_UNUSED)} FROM {_read_csv(part, STREET_COLUMNS)} r '
+               f'LEFT JOIN _pf_street p ON p.path = r.filename')
+        _run_scan(con, sql, part)
+        if progress:
+            progress(sum(f.size for f in part))
+    lost = con.execute(f"SELECT count(*) FROM {table} WHERE file_id IS NULL").fetchall()[0][0]
+    if lost:
+        raise RuntimeError(f"{lost} rows read from a file DuckDB names differently from the path given; "
+                           f"nothing was stored")
+    check_street(con, files, ids, table)
+
+
+def check_street(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], ids: list[int], table: str) -> None:
+    """Months, crime types and outcome texts of the rows just read; a bad value raises a DataError naming the
+    file, line and column of its first occurrence."""
+    by_id = dict(zip(ids, files))
+    got = con.execute(f"SELECT file_id, month, crime_type, outcome, count(*) FROM {table} "
+                      f"WHERE file_id >= ? GROUP BY ALL", [min(ids)]).fetchall()
+    got = [g for g in got if g[0] in by_id]
+    months = [(by_id[g[0]], g[1]) for g in got]
+    _months_ok(months)
+    _values_ok([(by_id[g[0]], g[2]) for g in got], "Crime type", set(CRIME_LABELS), "is not a police.uk crime type",
+               allow_blank=False)
+    _values_ok([(by_id[g[0]], g[3]) for g in got], "Last outcome category", set(OUTCOME_GROUPS_BY_TEXT),
+               "is not a police.uk outcome category", allow_blank=True)
+
+
+def _months_ok(pairs: list[tuple[PoliceFile, str | None]]) -> None:
+    """Every row's Month must be YYYY-MM and, when the file name gives one, that month; a file without a month
+    in its name takes its single Month value."""
+    per: dict[int, tuple[PoliceFile, set]] = {}
+    for pf, m in pairs:
+        per.setdefault(id(pf), (pf, set()))[1].add(m)
+    for pf, months in per.values():
+        want = pf.month
+        bad = {m for m in months if m is None or not MONTH_RE.fullmatch(m)}
+        if bad:
+            blank = None in bad
+            raise locate(pf, "Month", lambda v: v in bad or (blank and v == ""),
+                         "is not a month; expected YYYY-MM (e.g. 2019-08)")
+        other = {m for m in months if want is not None and m != want}
+        if other:
+            raise locate(pf, "Month", lambda v: v in other,
+                         f"is not this file's month; expected {want}, the month in its name")
+        if want is None:
+            if len(months) > 1:
+                raise DataError(f"{pf.source}: rows for several months ({', '.join(sorted(months))}); a police.uk "
+                                f"file holds one month - name it YYYY-MM-<force>-<kind>.csv or split it")
+            pf.month = next(iter(months))
+
+
+def _values_ok(pairs: list[tuple[PoliceFile, str | None]], label: str, allowed: set[str], expected: str,
+               allow_blank: bool) -> None:
+    for pf, v in pairs:
+        if (v is None and not allow_blank) or (v is not None and v not in allowed):
+            if v is None:
+                raise locate(pf, label, lambda x: x == "", "is blank; expected a value")
+            close = [a for a in allowed if a.lower() == v.strip().lower()]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise locate(pf, label, lambda x: x == v, f"{expected}{hint}")
+
+
+def scan_outcomes(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], progress=None) -> None:
+    """Outcomes files into ``_outcomes`` (idx, crime_id, month, reported_by, outcome)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _outcomes(idx INTEGER, crime_id VARCHAR, month VARCHAR, "
+                "reported_by VARCHAR, outcome VARCHAR, blank_fields TINYINT)")
+    if not files:
+        return
+    register_files(con, files, None, "_pf_outcomes")
+    unused = [c for c in OUTCOMES_COLUMNS if c not in ("Crime ID", "Month", "Reported by", "Outcome type")]
+    sql = (f'INSERT INTO _outcomes SELECT p.idx, r."Crime ID", r."Month", r."Reported by", r."Outcome type", '
+           f'{_touch(unused)} FROM {_read_csv(files, OUTCOMES_COLUMNS)} r JOIN _pf_outcomes p ON p.path = r.filename')
+    _run_scan(con, sql, files)
+    if progress:
+        progress(sum(f.size for f in files))
+    got = con.execute("SELECT idx, month, outcome FROM _outcomes GROUP BY ALL").fetchall()
+    _months_ok([(files[i], m) for i, m, _ in got])
+    _values_ok([(files[i], o) for i, _, o in got], "Outcome type", set(OUTCOME_GROUPS_BY_TEXT),
+               "is not a police.uk outcome type", allow_blank=False)
+
+
+def scan_stop_search(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], progress=None) -> None:
+    """Stop-and-search files into ``_stop_search`` (idx, month, outcome, linked, n) grouped.
+
+    ``Date`` is ISO-8601 in UTC ('2024-05-31T23:02:00+00:00'); a search's month is its month in UK local time
+    (Europe/London), which is the month of the file it is published in (23:02 UTC on 31 May is 00:02 BST on 1 June).
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE _stop_search(idx INTEGER, month VARCHAR, outcome VARCHAR, "
+                "linked VARCHAR, n BIGINT, blank_fields BIGINT)")
+    if not files:
+        return
+    con.execute("SET TimeZone = 'UTC'")
+    groups: dict[tuple[str, ...], list[PoliceFile]] = {}
+    for f in files:
+        groups.setdefault(f.header, []).append(f)
+    register_files(con, files, None, "_pf_ss")
+    for header, part in groups.items():
+        sql = (f"INSERT INTO _stop_search SELECT p.idx, "
+               f"CASE WHEN r.\"Date\" IS NULL THEN NULL ELSE coalesce(strftime(timezone('Europe/London', "
+               f"try_cast(r.\"Date\" AS TIMESTAMPTZ)), '%Y-%m'), '!' || r.\"Date\") END, "
+               f"r.\"Outcome\", r.\"Outcome linked to object of search\", count(*), "
+               f"sum({_touch([c for c in header if c not in ('Date', 'Outcome', 'Outcome linked to object of search')])}) "
+               f"FROM {_read_csv(part, header)} r JOIN _pf_ss p ON p.path = r.filename "
+               f"GROUP BY p.idx, 2, r.\"Outcome\", r.\"Outcome linked to object of search\"")
+        _run_scan(con, sql, part)
+        if progress:
+            progress(sum(f.size for f in part))
+    bad = con.execute("SELECT idx, month FROM _stop_search WHERE month IS NULL OR month LIKE '!%' LIMIT 1").fetchall()
+    if bad:
+        pf = files[bad[0][0]]
+        raise locate(pf, "Date", lambda v: not _is_timestamp(v), "is not a date and time (expected ISO-8601, e.g. "
+                     "2024-05-31T23:02:00+00:00)")
+    got = con.execute("SELECT idx, outcome, linked FROM _stop_search GROUP BY ALL").fetchall()
+    _values_ok([(files[i], o) for i, o, _ in got], "Outcome", set(STOP_SEARCH_RESULTS),
+               "is not a police.uk stop-and-search outcome", allow_blank=True)
+    _values_ok([(files[i], k) for i, _, k in got], "Outcome linked to object of search", TRUE_FALSE,
+               "is not True or False", allow_blank=True)
+
+
+def _is_timestamp(v: str) -> bool:
+    from datetime import datetime
+    try:
+        datetime.fromisoformat(v.strip())
+        return True
+    except ValueError:
+        return False
+
+
+def _chunks(items: list, chunks: int) -> list[list]:
+    chunks = max(1, min(chunks, len(items)))
+    size = -(-len(items) // chunks)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def identify_loose(con: duckdb.DuckDBPyConnection, files: list[PoliceFile]) -> None:
+    """Files whose name is not YYYY-MM-<force>-<kind>.csv: their month is their single 'Month' value and their
+    force their single 'Reported by' value (checked; a mixed file is an error)."""
+    need = [f for f in files if f.force is None or f.month is None]
+    for kind in ("street", "outcomes"):
+        part = [f for f in need if f.kind == kind]
+        if not part:
+            continue
+        register_files(con, part, None, "_pf_loose")
+        got = con.execute(f'SELECT p.idx, list(DISTINCT r."Reported by"), list(DISTINCT r."Month") '
+                          f'FROM {_read_csv(part, EXPECTED[kind])} r JOIN _pf_loose p ON p.path = r.filename '
+                          f'GROUP BY p.idx').fetchall() if part else []
+        seen = set()
+        for idx, forces, months in got:
+            pf = part[idx]
+            seen.add(idx)
+            forces = sorted(x for x in forces if x)
+            if len(forces) != 1:
+                raise DataError(f"{pf.source}: column 'Reported by' names {len(forces)} forces "
+                                f"({', '.join(forces[:4])}); expected one force per file")
+            pf.force = forces[0]
+            _months_ok([(pf, m) for m in months])
+        for i, pf in enumerate(part):
+            if i not in seen:
+                raise DataError(f"{pf.source}: no data rows, and its name is not YYYY-MM-<force>-{kind}.csv, so its "
+                                f"force and month are unknown")

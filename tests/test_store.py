@@ -1,0 +1,412 @@
+"""The DuckDB store: ingest, row accounting, ledger (idempotent, replacing), transactions, the canonical Dataset,
+and the real Merseyside + Avon & Somerset data against an independent count and the ONS force tables."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfwork import ingest_cli
+from perfwork.dataset import DataError, Dataset
+from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS
+from perfwork.sources import ons
+from perfwork.store import BUCKETS, Store, _Ingest, open_store
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "policeuk"
+LK = FIX / "lookups"
+LOOKUPS = [LK / "LSOA11_LAD20_EN_LU_test.csv", LK / "LAD19_CSP19_PFA19_EW_LU_test.csv"]
+POP = [FIX / "population" / "mye5_test.xlsx"]
+INPUTS = [FIX / "archive", FIX / "loose" / "2020-01-avon-and-somerset-street.csv.gz",
+          FIX / "loose" / "suffolk-june-export.csv"]
+REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+BRISTOL, SOMERSET, OXFORD, IPSWICH, AYLESBURY = "E22000002", "E22000369", "E22000302", "E22000276", "E22000303"
+AS, TV, SUFFOLK = "E23000036", "E23000029", "E23000025"
+
+EXPECTED_COUNTS = {
+    (BRISTOL, "2019-06"): {"anti-social-behaviour": 1, "bicycle-theft": 1, "bicycle-theft:no_suspect": 1,
+                           "burglary": 2, "burglary:caution": 1, "burglary:charged": 1, "vehicle-crime": 1,
+                           "vehicle-crime:unavailable": 1},
+    (BRISTOL, "2019-08"): {"anti-social-behaviour": 1, "burglary": 1, "burglary:no_suspect": 1},
+    (BRISTOL, "2020-01"): {"public-order": 1, "public-order:under_investigation": 1},
+    (OXFORD, "2019-06"): {"robbery": 1},
+    (SOMERSET, "2019-06"): {"anti-social-behaviour": 1, "violent-crime": 2, "violent-crime:charged": 1},
+    (SOMERSET, "2019-08"): {"criminal-damage-arson": 1, "criminal-damage-arson:unavailable": 1},
+    (SOMERSET, "2020-01"): {"anti-social-behaviour": 1},
+    (IPSWICH, "2019-06"): {"burglary": 1},
+    (AS, "2019-06"): {"stop-and-search": 3, "stop-and-search:arrest": 1, "stop-and-search:no_further_action": 1,
+                      "stop-and-search:object_found": 1},
+}
+EXPECTED_BUCKETS = {  # file name -> bucket -> rows
+    "2019-06-avon-and-somerset-street.csv": {"counted": 5, "asb": 2, "no_location": 1, "lsoa_not_in_lookup": 1,
+                                             "lad_not_mapped": 1, "ambiguous_lad_csp": 2},
+    "2019-06-thames-valley-street.csv": {"counted": 2, "lad_not_mapped": 1},
+    "2019-08-avon-and-somerset-street.csv": {"counted": 2, "asb": 1, "rejected": 1},
+    "2020-01-avon-and-somerset-street.csv.gz": {"counted": 1, "asb": 1, "lsoa_not_in_lookup": 1},
+    "suffolk-june-export.csv": {"counted": 1, "ambiguous_lad_csp": 1},
+    "2019-06-avon-and-somerset-stop-and-search.csv": {"counted": 3, "rejected": 1},
+    "2019-08-avon-and-somerset-outcomes.csv": {"counted": 2, "rejected": 1},
+}
+
+
+def ingest(path, inputs=INPUTS, lookups=LOOKUPS, population=POP, characteristics=()):
+    with Store(path) as st:
+        return st.ingest_police_uk(inputs, lookups=lookups, population=population, characteristics=characteristics)
+
+
+def as_dict(counts: pd.DataFrame) -> dict:
+    out: dict = {}
+    for a, m, k, n in zip(counts["area_code"], counts["month"], counts["measure"].astype(str), counts["count"]):
+        out.setdefault((a, f"{m:%Y-%m}"), {})[k] = int(n)
+    return out
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / "fixture.duckdb"
+    ingest(path, characteristics=[FIX / "characteristics" / "IoD2019_LAD_test.csv", FIX / "population" /
+                                  "mye5_test.xlsx"])
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ counts & buckets
+def test_counts_are_exactly_the_designed_ones(store):
+    ds = open_store(store)
+    assert isinstance(ds, Dataset)
+    assert as_dict(ds.counts) == EXPECTED_COUNTS
+
+
+def test_every_row_in_exactly_one_bucket(store):
+    with Store(store, read_only=True) as st:
+        acc = st.accounting()
+        ledger = st.ledger()
+    acc["file"] = acc["source"].str.replace("\\", "/").str.rsplit("/", n=1).str[-1].str.rsplit("!", n=1).str[-1]
+    got = {f: {b: int(n) for b, n in g.groupby("bucket")["rows"].sum().items()} for f, g in acc.groupby("file")}
+    assert got == EXPECTED_BUCKETS
+    police = ledger[ledger["kind"].isin(["street", "outcomes", "stop-and-search"])]
+    per_file = acc.groupby("source")["rows"].sum()
+    assert (police.set_index("source")["rows"] == per_file.reindex(police["source"]).to_numpy()).all()
+    assert set(acc["bucket"]) <= set(BUCKETS)
+
+
+def test_trap_reasons_are_spelt_out(store):
+    with Store(store, read_only=True) as st:
+        why = st.accounting(by_file=False)
+    text = dict(zip(why["detail"], why["bucket"]))
+    assert text["Welsh LSOA; the LSOA lookups cover England only"] == "lsoa_not_in_lookup"
+    assert text["2021 LSOA code (not in the 2011 LSOA lookup); add an LSOA21 lookup"] == "lsoa_not_in_lookup"
+    assert text["blank LSOA code"] == "no_location"
+    bucks = [d for d in text if d.startswith("LAD E06000060 Buckinghamshire is in no LAD -> CSP lookup")]
+    assert bucks and text[bucks[0]] == "lad_not_mapped"
+    assert any("East Suffolk is split between CSPs Suffolk Coastal, Waveney" in d for d in text)
+    assert any("Bournemouth, Christchurch and Poole is split between CSPs" in d for d in text)
+    assert text["LSOA lies in another force's CSP (Avon and Somerset)"] == "counted"       # Thames Valley row
+    assert text["LSOA lies in Thames Valley, which has no street file ingested for the month"] == "rejected"
+    assert text["search dated 2019-07 (UK time), not the month of its file"] == "rejected"
+    assert text["outcome for a crime in no ingested street file"] == "rejected"
+
+
+def test_duplicate_crime_ids_are_rows(store):
+    # a2 appears twice in June (a burglary and a vehicle crime): both rows count, as police.uk means them
+    ds = open_store(store)
+    c = as_dict(ds.counts)[(BRISTOL, "2019-06")]
+    assert c["burglary"] == 2 and c["vehicle-crime"] == 1
+
+
+def test_stop_and_search_months_are_uk_local_time(store):
+    # 2019-05-31T23:30Z is 00:30 BST on 1 June: a June search, as its file says; 2019-06-30T23:30Z is July
+    assert as_dict(open_store(store).counts)[(AS, "2019-06")]["stop-and-search"] == 3
+
+
+def test_outcomes_files_update_the_crimes_month(store):
+    # a1 (June burglary, 'no suspect' in the street file) got a caution in August: counted in June as a caution
+    c = as_dict(open_store(store).counts)
+    assert c[(BRISTOL, "2019-06")]["burglary:caution"] == 1 and "burglary:no_suspect" not in c[(BRISTOL, "2019-06")]
+    assert c[(SOMERSET, "2019-06")]["violent-crime:charged"] == 1  # a4: under investigation -> charged
+    # blank outcome (a5, recent crime) counts as a crime with no outcome measure
+    assert c[(SOMERSET, "2019-06")]["violent-crime"] == 2
+
+
+# ------------------------------------------------------------------------------------------------ dataset
+def test_missing_months_are_missing_not_zero(store):
+    ds = open_store(store)
+    miss = ds.missing.assign(m=ds.missing["month"].dt.strftime("%Y-%m"))
+    jul = miss[miss["m"] == "2019-07"].set_index("area_code")["reason"]
+    for code in (AS, BRISTOL, SOMERSET):
+        assert jul[code] == "no police.uk street file for Avon and Somerset for 2019-07"
+    # Thames Valley only has June: every other month of the span is missing for it and its CSPs
+    tv = miss[miss["area_code"].isin([TV, OXFORD])]
+    assert set(tv["m"]) == {"2019-07", "2019-08", "2019-09", "2019-10", "2019-11", "2019-12", "2020-01"}
+    assert "outside the months of Thames Valley street files" in tv["reason"].iloc[0]
+    # a month with a file is never missing
+    assert not ((miss["area_code"] == AS) & (miss["m"].isin(["2019-06", "2019-08", "2020-01"]))).any()
+
+
+def test_areas_population_and_carry_forward(store):
+    ds = open_store(store)
+    areas = ds.areas.set_index("area_code")
+    assert areas.loc[SOMERSET, "parent_code"] == AS and areas.loc[AS, "parent_code"] == "E92000001"
+    assert areas.loc["E92000001", "level"] == "region" and areas.loc["K04000001", "level"] == "nation"
+    assert {SUFFOLK, TV, AS} == set(ds.level("force")["area_code"])
+    pop = ds.population.set_index(["area_code", "year"])["population"]
+    assert pop[(SOMERSET, 2019)] == 115587 + 155115                  # sum of its districts
+    assert pop[(AS, 2019)] == 463405 + 115587 + 155115                # force = sum of its CSPs
+    assert pop[(BRISTOL, 2020)] == pop[(BRISTOL, 2019)]               # carried forward
+    assert "population for 2020 carried forward from the mid-2019 estimate" in ds.name
+    assert ds.population["households"].isna().all()
+
+
+def test_characteristics_for_msgs(store):
+    ch = open_store(store).characteristics.set_index("area_code")
+    w = np.array([115587, 155115])
+    assert ch.loc[SOMERSET, "imd2019_imd_score"] == pytest.approx(np.average([16.0, 20.0], weights=w))
+    assert ch.loc[BRISTOL, "imd2019_crime_score"] == pytest.approx(0.6)
+    assert ch.loc[BRISTOL, "population_density"] == pytest.approx(463405 / 110)
+    assert ch.loc[SOMERSET, "area_sqkm"] == 739 + 1150
+    assert np.isnan(ch.loc[AYLESBURY, "imd2019_imd_score"])  # no value for its district: blank, not invented
+
+
+def test_missing_population_is_an_error_or_dropped_on_request(tmp_path):
+    # the old-vintage GB lookup places the Buckinghamshire LSOA in Aylesbury Vale, whose district the
+    # April-2020 population workbook no longer has
+    path = tmp_path / "s.duckdb"
+    ingest(path, lookups=LOOKUPS + [LK / "gb_geog_lookup_OA_LSOA_LAD_test.csv.gz"])
+    with pytest.raises(DataError, match=r"E22000303 Aylesbury Vale \(2019\).*no population for district"):
+        open_store(path)
+    ds = open_store(path, missing_population="drop")
+    assert AYLESBURY not in set(ds.counts["area_code"])
+    assert any("left out" in n and "E22000303" in n for n in ds.notes)
+    # the CMD file (April-2019 codes) has Aylesbury Vale for mid-2018: carried forward to 2019
+    ingest(path, inputs=[], population=[FIX / "population" / "cmd_v4_test.csv"])
+    ds = open_store(path)
+    assert as_dict(ds.counts)[(AYLESBURY, "2019-06")] == {"burglary": 1, "burglary:under_investigation": 1,
+                                                         "other-theft": 1, "other-theft:unavailable": 1}
+    assert ds.population.set_index(["area_code", "year"]).loc[(AYLESBURY, 2019), "population"] == 181733
+    assert "2019 carried forward from the mid-2018" in ds.name
+
+
+def test_successor_lookup_turns_unmapped_into_ambiguous_and_welsh_lookup_finds_gwent(tmp_path):
+    path = tmp_path / "s.duckdb"
+    ingest(path, lookups=LOOKUPS + [LK / "la_all_codes_test.csv"])
+    with Store(path, read_only=True) as st:
+        t = st.bucket_totals()
+    assert t["lad_not_mapped"] == 0 and t["ambiguous_lad_csp"] == 3 + 2  # + two Buckinghamshire rows
+    ingest(path, inputs=[], lookups=[LK / "gb_geog_lookup_OA_LSOA_LAD_test.csv.gz"],
+           population=[FIX / "population" / "cmd_v4_test.csv"])
+    with Store(path, read_only=True) as st:
+        why = st.accounting(by_file=False)
+    # the Welsh LSOA now resolves to Gwent, which has no file ingested: rejected with that reason
+    assert ("rejected", "LSOA lies in Gwent, which has no street file ingested for the month") in set(
+        zip(why["bucket"], why["detail"]))
+
+
+def test_csp_population_given_directly(tmp_path):
+    path = tmp_path / "s.duckdb"
+    ingest(path, population=POP + [FIX / "population" / "tidy_csp_population_test.csv"])
+    ds = open_store(path)
+    # Suffolk Coastal has no counts, but a directly given CSP figure is used for it all the same
+    assert ds.population.set_index(["area_code", "year"]).loc[("E22000274", 2019), "population"] == 130000
+
+
+# ------------------------------------------------------------------------------------------------ ledger
+def test_reingest_is_a_no_op(store):
+    with Store(store, read_only=True) as st:
+        before = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting")}
+    counts = open_store(store).counts
+    rep = ingest(store, characteristics=[FIX / "characteristics" / "IoD2019_LAD_test.csv"])
+    assert set(rep.files["status"]) == {"unchanged"} and rep.totals == {}
+    with Store(store, read_only=True) as st:
+        after = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting")}
+        assert len(st.ingests()) == 2
+    assert after == before
+    pd.testing.assert_frame_equal(open_store(store).counts, counts)
+
+
+def test_changed_file_replaces_its_force_month(store):
+    rep = ingest(store, inputs=[FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
+    assert rep.files.set_index("kind").loc["street", "status"] == "replaced"
+    with Store(store, read_only=True) as st:
+        keys = st.ledger()["file_key"]
+    assert (keys == "street:avon-and-somerset:2019-08").sum() == 1
+    c = as_dict(open_store(store).counts)
+    assert c[(BRISTOL, "2019-08")]["burglary"] == 2                 # one more burglary in the new file
+    assert c[(SOMERSET, "2019-08")]["criminal-damage-arson"] == 1   # the rest as before
+
+
+def test_same_file_twice_in_one_ingest(tmp_path):
+    rep = ingest(tmp_path / "s.duckdb", inputs=INPUTS + [FIX / "changed" / "2019-06-avon-and-somerset-street.csv"])
+    assert any("same content as" in why for _, why in rep.skipped)
+    assert as_dict(open_store(tmp_path / "s.duckdb").counts) == EXPECTED_COUNTS
+    with pytest.raises(DataError, match="two different files for street avon-and-somerset 2019-08"):
+        ingest(tmp_path / "t.duckdb", inputs=[FIX / "archive", FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
+
+
+def test_interrupted_ingest_leaves_the_store_as_it_was(store, monkeypatch):
+    with Store(store, read_only=True) as st:
+        before = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting", "ingests")}
+
+    def boom(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_Ingest, "_accounting", boom)  # after the new rows are written, before the commit
+    with pytest.raises(KeyboardInterrupt):
+        ingest(store, inputs=[FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
+    with Store(store, read_only=True) as st:
+        after = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting", "ingests")}
+    assert after == before
+
+
+def test_first_ingest_needs_lookups(tmp_path):
+    with pytest.raises(DataError, match="no LAD -> CSP -> PFA lookup yet"):
+        ingest(tmp_path / "s.duckdb", lookups=[], population=[])
+
+
+def test_unknown_force_rows_are_rejected_with_the_reason(tmp_path):
+    src = (FIX / "changed" / "2019-08-avon-and-somerset-street.csv").read_text()
+    f = tmp_path / "2019-08-btp-street.csv"
+    f.write_text(src.replace("Avon and Somerset Constabulary", "British Transport Police"))
+    rep = ingest(tmp_path / "s.duckdb", inputs=INPUTS + [f])
+    d = rep.details[rep.details["source"] == str(f)]
+    assert d["bucket"].unique().tolist() == ["rejected"] and d["rows"].sum() == 5
+    assert "reported by btp, which is not a police force area" in d["detail"].iloc[0]
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def test_cli(tmp_path, capsys):
+    store = tmp_path / "cli.duckdb"
+    args = ["ingest", "police-uk", *map(str, INPUTS), *sum((["--lookup", str(p)] for p in LOOKUPS), []),
+            "--population", str(POP[0]), "--store", str(store)]
+    assert ingest_cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "row accounting for this ingest (31 rows)" in out and "LAD not mapped to a CSP" in out
+    assert ingest_cli.main(args + ["--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    bad = ["ingest", "police-uk", str(FIX / "malformed" / "not_utf8"), "--store", str(store), "-q"]
+    assert ingest_cli.main(bad) == 1
+    err = capsys.readouterr().err
+    assert "line 3, column 7 ('Location')" in err and "nothing was stored" in err
+    assert ingest_cli.main(["ingest", "characteristics", str(FIX / "characteristics" / "IoD2019_LAD_test.csv"),
+                            "--store", str(store), "-q"]) == 0
+    assert "imd2019_imd_score" in open_store(store).characteristics.columns
+    with pytest.raises(SystemExit):
+        ingest_cli.main(["ingest", "police-uk", "--help"])
+    assert "every row accounted for" in capsys.readouterr().out
+
+
+def test_add_ingest_commands_on_a_host_parser():
+    import argparse
+    p = argparse.ArgumentParser(prog="perfwork")
+    sub = p.add_subparsers(dest="command")
+    ingest_cli.add_ingest_commands(sub)
+    a = p.parse_args(["ingest", "police-uk", "x.zip", "--lookup", "a.csv", "--store", "s.duckdb"])
+    assert a.func is ingest_cli.run_police_uk and a.paths == [Path("x.zip")] and a.lookup == [Path("a.csv")]
+
+
+# ------------------------------------------------------------------------------------------------ real data
+needs_real = pytest.mark.skipif(not (REAL / "police_uk" / "street" / "merseyside").is_dir(),
+                                reason=f"shared real data not found at {REAL} (see ../shared/realdata/MANIFEST.md)")
+FORCES = {"merseyside": "E23000004", "avon-and-somerset": "E23000036"}
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    if not (REAL / "police_uk" / "street" / "merseyside").is_dir():
+        pytest.skip(f"shared real data not found at {REAL}")
+    files = [f for force in FORCES for f in sorted((REAL / "police_uk" / "street" / force).glob("*.csv.gz"))]
+    path = tmp_path_factory.mktemp("real") / "real.duckdb"
+    t = time.perf_counter()
+    with Store(path) as st:
+        report = st.ingest_police_uk(
+            files, lookups=[REAL / "lookups" / "LSOA11_CCG20_LAD20_EN_LU_apr2020.csv",
+                            REAL / "lookups" / "LAD19_CSP19_PFA19_EW_LU_dec2019.csv"],
+            population=[REAL / "population" / "ukmidyearestimates20192020ladcodes.xls"])
+    seconds = time.perf_counter() - t
+    return {"path": path, "files": files, "report": report, "seconds": seconds, "ds": open_store(path)}
+
+
+def _raw(files) -> pd.DataFrame:
+    parts = []
+    for f in files:
+        d = pd.read_csv(f, usecols=["Month", "LSOA code", "Crime type"], dtype=str, keep_default_na=False)
+        parts.append(d)
+    return pd.concat(parts, ignore_index=True)
+
+
+@needs_real
+def test_real_counts_equal_an_independent_count(real):
+    raw = _raw(real["files"])
+    l1 = pd.read_csv(REAL / "lookups" / "LSOA11_CCG20_LAD20_EN_LU_apr2020.csv", usecols=["LSOA11CD", "LAD20CD"])
+    l2 = pd.read_csv(REAL / "lookups" / "LAD19_CSP19_PFA19_EW_LU_dec2019.csv",
+                     usecols=["LAD19CD", "CSP19CD", "PFA19CD"])
+    n_csp = l2.groupby("LAD19CD")["CSP19CD"].nunique()
+    single = l2[l2["LAD19CD"].map(n_csp) == 1]                      # one-to-many LADs count nowhere
+    lsoa_csp = l1.merge(single, left_on="LAD20CD", right_on="LAD19CD")
+    m = raw.merge(lsoa_csp, left_on="LSOA code", right_on="LSOA11CD")
+    m = m[m["PFA19CD"].isin(FORCES.values())]                       # both forces have every month ingested
+    m["measure"] = m["Crime type"].map(CRIME_LABELS)
+    expected = m.groupby(["CSP19CD", "Month", "measure"]).size()
+    got = real["ds"].counts
+    got = got[got["measure"].astype(str).isin(CRIME_CATEGORIES)]
+    got = dict(zip(zip(got["area_code"].astype(str), got["month"].dt.strftime("%Y-%m"), got["measure"].astype(str)),
+                   got["count"].astype(int)))
+    want = {k: int(v) for k, v in expected.items()}
+    assert len(got) == len(want) > 2000
+    assert got == want
+    assert set(real["ds"].level("csp")["area_code"]) == set(single.loc[single["PFA19CD"].isin(FORCES.values()),
+                                                                      "CSP19CD"]) | {"E22000369"}
+
+
+@needs_real
+def test_real_bucket_totals_equal_the_input_rows(real):
+    n_rows = 0
+    for f in real["files"]:
+        with gzip.open(f, "rt", encoding="utf-8", newline="") as fh:
+            n_rows += sum(1 for _ in fh) - 1  # no quoted newlines in these files (checked in the MANIFEST)
+    with Store(real["path"], read_only=True) as st:
+        totals = st.bucket_totals()
+        ledger = st.ledger()
+    assert sum(totals.values()) == n_rows == 472_630
+    assert sum(real["report"].totals.values()) == n_rows
+    assert ledger.loc[ledger["kind"] == "street", "rows"].sum() == n_rows
+    assert totals["no_location"] == 23_270 and totals["lsoa_not_in_lookup"] == 36   # A&S blank and Welsh LSOAs
+
+
+@needs_real
+def test_real_july_2019_is_missing(real):
+    miss = real["ds"].missing
+    jul = miss[miss["month"] == pd.Timestamp("2019-07-01")]
+    assert set(FORCES.values()) <= set(jul["area_code"])
+    assert len(jul) == 2 + 10  # two forces and their ten CSPs
+    assert not (real["ds"].counts["month"] == pd.Timestamp("2019-07-01")).any()
+
+
+@needs_real
+def test_real_annualised_2019_totals_within_3pc_of_ons(real):
+    ons_p1 = ons.read_pfa_table(REAL / "recorded_crime" / "ons_pfa_tables" / "pfatablesdec19.xlsx", "P1",
+                                "Total recorded crime").set_index("area_code")["value"]
+    with Store(real["path"], read_only=True) as st:
+        fc = st.force_counts()
+    y2019 = fc[(fc["month"].dt.year == 2019) & (fc["measure"] != "anti-social-behaviour")]
+    months = y2019.groupby("area_code")["month"].nunique()
+    assert (months == 11).all()                                       # July 2019 is missing at source
+    annual = y2019.groupby("area_code")["count"].sum() * 12 / 11
+    for code in FORCES.values():
+        assert abs(annual[code] / ons_p1[code] - 1) < 0.03, (code, annual[code], ons_p1[code])
+
+
+@needs_real
+def test_real_reingest_changes_nothing(real):
+    with Store(real["path"], read_only=True) as st:
+        before = st._q("SELECT count(*), sum(rows) FROM accounting") + st._q("SELECT count(*) FROM ledger")
+    with Store(real["path"]) as st:
+        rep = st.ingest_police_uk(real["files"])
+    assert set(rep.files["status"]) == {"unchanged"}
+    with Store(real["path"], read_only=True) as st:
+        after = st._q("SELECT count(*), sum(rows) FROM accounting") + st._q("SELECT count(*) FROM ledger")
+    assert after == before
