@@ -11,6 +11,7 @@ import pandas as pd
 from .dataset import DataError, Dataset
 from .framework import FrameworkError
 from .indicators import PERIODS
+from .judge_cli import add_assess_commands, add_peers_commands
 
 
 def load_dataset(args: argparse.Namespace) -> Dataset:
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the table to a CSV file")
     add_data_options(p)
     p.set_defaults(func=cmd_indicators, needs_data=True)
+
+    add_peers_commands(sub)
+    add_assess_commands(sub)
     return parser
 
 

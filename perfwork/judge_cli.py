@@ -15,11 +15,8 @@ from .dataset import Dataset
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    try:
-        from .cli import add_data_options
-    except ImportError:  # the CLI module is optional for these parsers
-        p.add_argument("--data", metavar="DIR", help="a dataset folder (Parquet or CSV tables); default: the demo")
-        return
+    from .cli import add_data_options  # imported here: cli imports this module
+
     add_data_options(p)
 
 
