@@ -16,10 +16,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 env: $(VENV)/.installed
 
-# The main job on the embedded demo data: check the shipped tables, then an area's indicator summary.
+# The main job on the embedded demo data: an area's indicator summary, then its assessment against its peers.
 demo: env
 	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA)
-	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA) --period fy
+	$(PY) -m perfwork.cli assess --area $(DEMO_AREA)
 
 demo-data: env
 	$(PY) -m perfwork.cli demo-data

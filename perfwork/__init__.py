@@ -8,24 +8,14 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from .dataset import Dataset, DataError
+from . import peers, spc, stats, targets, trends
+from .assess import assess, to_xlsx
+from .dataset import DataError, Dataset
 from .framework import Framework, FrameworkError, Indicator, load_framework
 from .indicators import indicators
+from .peers import load_groups, most_similar
 
 __version__ = "0.1.0"
-
-# Heavier rooms load on first use, so `import perfwork` stays quick for the CLI and notebooks.
-_LAZY = {
-    "stats": ("perfwork.stats", None),
-    "spc": ("perfwork.spc", None),
-    "peers": ("perfwork.peers", None),
-    "trends": ("perfwork.trends", None),
-    "targets": ("perfwork.targets", None),
-    "assess": ("perfwork.assess", "assess"),
-    "open_store": ("perfwork.store", "open_store"),
-}
 
 
 def load_demo() -> Dataset:
@@ -35,15 +25,13 @@ def load_demo() -> Dataset:
     return demo.load()
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        mod = import_module(module)
-        value = getattr(mod, attr) if attr else mod
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'perfwork' has no attribute {name!r}")
+def open_store(path) -> Dataset:
+    """The canonical Dataset held in a perfwork DuckDB store (made by ``perfwork ingest``)."""
+    from .store import open_store as _open
+
+    return _open(path)
 
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load_demo", "assess", "open_store", "stats", "spc", "peers", "trends", "targets"]
+           "load_demo", "open_store", "assess", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
+           "trends", "targets"]
