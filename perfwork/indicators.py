@@ -181,63 +181,59 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     pop_years = population_year(win["period_end"])
     n_area, n_win = len(codes), len(win)
 
+    # Fill [area, window, indicator] arrays, so the rows come out already in (area, period_end, indicator) order.
+    n_ind = len(fw)
+    shape = (n_area, n_win, n_ind)
+    num_all, den_all = np.full(shape, np.nan), np.full(shape, np.nan)
+    value, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    method = np.full(shape, None, dtype=object)
+    complete_all = np.zeros(shape, dtype=bool)
+    year_all = np.full(shape, -1)
     populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    frames = []
-    for ind in fw:
+    for j, ind in enumerate(fw):
         num = Xw[:, :, [m_index[m] for m in ind.numerator]].sum(axis=2)
-        unavailable = bool(ind.measures() & above)
-        used_year = np.full((n_area, n_win), -1)
         if ind.kind == "count":
             den = np.ones_like(num)
         elif ind.per_population:
             if ind.denominator not in populations:
                 matrix = _population_matrix(dataset, level, codes, ind.denominator)
                 populations[ind.denominator] = _nearest_year(matrix, pop_years)
-            den, used_year = populations[ind.denominator]
+            den, year_all[:, :, j] = populations[ind.denominator]
         else:
             den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
-        complete = (missing_w == 0) & (not unavailable)
-        num = np.where(complete, num, np.nan)
-        den = np.where(complete | (ind.per_population and ind.kind != "count"), den, np.nan)
-        flat_num, flat_den = num.ravel(), den.ravel()
-        ok = ~np.isnan(flat_num) & ~np.isnan(flat_den) & (flat_den > 0)
-        value = np.full(flat_num.shape, np.nan)
-        lower, upper = value.copy(), value.copy()
-        method = np.full(flat_num.shape, None, dtype=object)
+        complete = (missing_w == 0) & (not (ind.measures() & above))
+        complete_all[:, :, j] = complete
+        num_all[:, :, j] = np.where(complete, num, np.nan)
+        if ind.kind != "count":  # a population is known even when the counts are not
+            den_all[:, :, j] = np.where(complete | ind.per_population, den, np.nan)
+        ok = complete & ~np.isnan(den) & (den > 0)
         if ok.any():
             if ind.kind == "proportion":
-                ci = stats.proportion_ci(flat_num[ok], flat_den[ok], multiplier=ind.multiplier)
-                method[ok] = "Wilson 95%"
+                ci = stats.proportion_ci(num[ok], den[ok], multiplier=ind.multiplier)
+                method[ok, j] = "Wilson 95%"
             else:
-                mult = 1.0 if ind.kind == "count" else ind.multiplier
-                ci = stats.rate_ci(flat_num[ok], flat_den[ok], multiplier=mult)
-                method[ok] = (ci["method"].astype(str) + " 95%").to_numpy()
-            value[ok], lower[ok], upper[ok] = ci["value"], ci["lower"], ci["upper"]
-        frames.append(pd.DataFrame({
-            "area_code": np.repeat(codes.to_numpy(), n_win),
-            "window": np.tile(np.arange(n_win), n_area),
-            "indicator": ind.id,
-            "numerator": flat_num,
-            "denominator": np.where(ind.kind == "count", np.nan, flat_den),
-            "value": value, "lower": lower, "upper": upper, "method": method,
-            "months_missing": missing_w.ravel().astype(int),
-            "complete": complete.ravel(),
-            "pop_year": np.where(used_year.ravel() >= 0, used_year.ravel(), pd.NA),
-        }))
-    out = pd.concat(frames, ignore_index=True)
+                ci = stats.rate_ci(num[ok], den[ok], multiplier=1.0 if ind.kind == "count" else ind.multiplier)
+                method[ok, j] = (ci["method"].astype(str) + " 95%").to_numpy()
+            value[ok, j], lower[ok, j], upper[ok, j] = ci["value"], ci["lower"], ci["upper"]
+
+    area_i, win_i, ind_i = (a.ravel() for a in np.indices(shape))
+    meta = fw.table().set_index("id")
+    ids = np.array([ind.id for ind in fw], dtype=object)
     w = win.reset_index(drop=True)
-    out["period"] = period
-    out["period_start"] = w["period_start"].to_numpy()[out["window"]]
-    out["period_end"] = w["period_end"].to_numpy()[out["window"]]
-    out["months"] = (w["end"] - w["start"] + 1).to_numpy()[out["window"]]
-    meta = fw.table()[["id", "label", "domain", "kind", "polarity", "multiplier"]].rename(columns={"id": "indicator"})
-    out = out.merge(meta, on="indicator", how="left").merge(
-        targets[["area_code", "area_name", "level"]], on="area_code", how="left")
-    out["pop_year"] = out["pop_year"].astype("Int64")
-    order = {ind.id: i for i, ind in enumerate(fw)}
-    out = out.sort_values(["area_code", "period_end"], kind="stable")
-    out = out.assign(_o=out["indicator"].map(order)).sort_values(["area_code", "period_end", "_o"], kind="stable")
-    cols = ["area_code", "area_name", "level", "period", "period_start", "period_end", "indicator", "label",
-            "domain", "kind", "polarity", "multiplier", "numerator", "denominator", "value", "lower", "upper",
-            "method", "months", "months_missing", "complete", "pop_year"]
-    return out[cols].reset_index(drop=True)
+    year = year_all.ravel()
+    return pd.DataFrame({
+        "area_code": codes.to_numpy()[area_i],
+        "area_name": targets["area_name"].to_numpy()[area_i],
+        "level": level,
+        "period": period,
+        "period_start": w["period_start"].to_numpy()[win_i],
+        "period_end": w["period_end"].to_numpy()[win_i],
+        "indicator": ids[ind_i],
+        **{col: meta[col].to_numpy()[ind_i] for col in ("label", "domain", "kind", "polarity", "multiplier")},
+        "numerator": num_all.ravel(), "denominator": den_all.ravel(),
+        "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": method.ravel(),
+        "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
+        "months_missing": missing_w.astype(int)[area_i, win_i],
+        "complete": complete_all.ravel(),
+        "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
+    })
