@@ -134,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.required = True
     add_ingest_commands(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was stored", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -10,14 +10,17 @@
 Schema (tables of the store file):
 
 - ``ledger``: one row per ingested file: file_id, kind (street / outcomes / stop-and-search / lookup / population /
-  characteristics), file_key (what the file *is*: e.g. ``street:merseyside:2019-01``), source, sha256 of its bytes,
+  characteristics), file_key (what the file *is*: e.g. ``street:E23000004:2019-01``, kind:force:month with the
+  force as its PFA code; ``lookup:<file name>`` for reference files), source, sha256 of its bytes,
   force, month, rows, ingest_id. Re-ingesting a file with the same key and hash is a no-op; the same key with other
   content replaces the old file's rows.
 - ``ingests``: one row per ingest run (start, end, command, files new / replaced / unchanged).
-- ``street``: one row per street-file row, as published: file_id, crime_id, month, lsoa_code, crime_type
+- ``street``: one row per street-file row, as published: file_id, crime_key, month, lsoa_code, crime_type
   ("Crime type" text), outcome ("Last outcome category" text), blank_fields (how many of the other seven columns
   are blank: reading them makes DuckDB check every field as UTF-8); mapped to measure slugs when read.
-- ``outcomes``: outcomes-file rows: file_id, crime_id, outcome_group, n.
+- ``outcomes``: outcomes-file rows: file_id, crime_key, outcome_group, n. ``crime_key`` (UHUGEINT) is the first
+  128 bits of the police.uk Crime ID, a SHA-256 hex digest (an ID that is not hex is MD5-hashed instead); it only
+  links outcomes to crimes.
 - ``stop_search``: file_id, month (UK local month of the search), result, object_found, n.
 - lookups as read: ``lsoa_lad``, ``lad_csp``, ``lad_successor``, ``area_names``; ``population_raw``;
   ``characteristics_raw``.
@@ -33,7 +36,6 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -44,7 +46,7 @@ import pandas as pd
 
 from .dataset import MONTH_DTYPE, DataError, Dataset
 from .measures import (ASB, CRIME_LABELS, OUTCOME_GROUPS, OUTCOME_GROUPS_BY_TEXT, STOP_AND_SEARCH,
-                       STOP_SEARCH_RESULTS, outcome_measure)
+                       STOP_SEARCH_RESULTS)
 from .sources import ons, policeuk
 
 SCHEMA_VERSION = "1"
@@ -70,9 +72,9 @@ CREATE TABLE IF NOT EXISTS ingests(ingest_id INTEGER PRIMARY KEY, started TIMEST
 CREATE TABLE IF NOT EXISTS ledger(file_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, file_key VARCHAR NOT NULL,
     source VARCHAR, sha256 VARCHAR NOT NULL, bytes BIGINT, force VARCHAR, month DATE, rows BIGINT,
     ingest_id INTEGER, layout VARCHAR, notes VARCHAR);
-CREATE TABLE IF NOT EXISTS street(file_id INTEGER, crime_id VARCHAR, month VARCHAR, lsoa_code VARCHAR,
+CREATE TABLE IF NOT EXISTS street(file_id INTEGER, crime_key UHUGEINT, month VARCHAR, lsoa_code VARCHAR,
     crime_type VARCHAR, outcome VARCHAR, blank_fields TINYINT);
-CREATE TABLE IF NOT EXISTS outcomes(file_id INTEGER, crime_id VARCHAR, outcome_group VARCHAR, n BIGINT);
+CREATE TABLE IF NOT EXISTS outcomes(file_id INTEGER, crime_key UHUGEINT, outcome_group VARCHAR, n BIGINT);
 CREATE TABLE IF NOT EXISTS stop_search(file_id INTEGER, month DATE, result VARCHAR, object_found BOOLEAN,
     n BIGINT);
 CREATE TABLE IF NOT EXISTS lsoa_lad(file_id INTEGER, lsoa_code VARCHAR, lad_code VARCHAR, lad_name VARCHAR,
@@ -158,9 +160,17 @@ class IngestReport:
 # ------------------------------------------------------------------------------------------------ store
 def _connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET enable_progress_bar = false")
+    # DuckDB tracks query progress (read by the ingest's progress bar) but never prints its own bar
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     con.execute("SET preserve_insertion_order = false")
     return con
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Ctrl-C while DuckDB runs a query surfaces as a DuckDB error ('Query interrupted'), not KeyboardInterrupt."""
+    return isinstance(e, duckdb.InterruptException) or (
+        isinstance(e, RuntimeError) and "interrupted" in str(e).lower())
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -182,7 +192,10 @@ class Store:
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no perfwork store at {self.path}")
         self.con = _connect(self.path, read_only=read_only)
-        if not read_only:
+        have = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "ledger" not in have:
+            if read_only:
+                raise DataError(f"{self.path}: not a perfwork store (no ledger table)")
             self.con.execute("BEGIN TRANSACTION")
             try:
                 self.con.execute(_SCHEMA)
@@ -192,10 +205,6 @@ class Store:
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
-        else:
-            have = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-            if "ledger" not in have:
-                raise DataError(f"{self.path}: not a perfwork store (no ledger table)")
 
     def __enter__(self) -> "Store":
         return self
@@ -400,7 +409,7 @@ class _Ingest:
                 pass
             if self.bar is not None:
                 self.bar.close()
-            if isinstance(e, duckdb.InterruptException):
+            if _interrupted(e):
                 raise KeyboardInterrupt from None
             raise
         report.seconds = (_dt.datetime.now() - t0).total_seconds()
@@ -474,12 +483,13 @@ class _Ingest:
 
     def _load_lsoa_lookup(self, path: Path, fid: int, lk: ons.Lookup) -> int:
         """LSOA -> LAD rows straight from the file into ``lsoa_lad`` (DuckDB reads it; distinct pairs only)."""
-        lc, dc, nm, vintage, _oa = lk.lsoa_columns
+        lc, dc, nm, vintage, oa = lk.lsoa_columns
         q = ons._q
         name = f"nullif(trim({q(nm)}), '')" if nm else "NULL"
         try:
             self.con.execute(f"""INSERT INTO lsoa_lad
-                SELECT DISTINCT {fid}, nullif(trim({q(lc)}), ''), nullif(trim({q(dc)}), ''), {name}, {int(vintage)}
+                SELECT {'DISTINCT' if oa else ''} {fid}, nullif(trim({q(lc)}), ''), nullif(trim({q(dc)}), ''),
+                       {name}, {int(vintage)}
                 FROM {ons.csv_source(path)}
                 WHERE nullif(trim({q(lc)}), '') IS NOT NULL AND nullif(trim({q(dc)}), '') IS NOT NULL""")
         except duckdb.Error as e:
@@ -512,6 +522,11 @@ class _Ingest:
             bar.close()
         con = self.con
         policeuk.identify_loose(con, found.files)
+        pfa_names = pd.DataFrame(self._q("SELECT DISTINCT pfa_code, pfa_name FROM lad_csp WHERE pfa_name IS NOT NULL"),
+                                 columns=["pfa_code", "pfa_name"])
+        pfa_of = ons.force_codes({pf.force for pf in found.files}, pfa_names)
+        for pf in found.files:
+            pf.pfa = pfa_of.get(pf.force)
         # one file per kind, force and month: the same content twice is fine, different content is an error
         by_key: dict[str, policeuk.PoliceFile] = {}
         todo: list[tuple[policeuk.PoliceFile, str, int | None]] = []
@@ -555,28 +570,43 @@ class _Ingest:
             con.execute("INSERT INTO ledger SELECT file_id, kind, file_key, source, sha256, bytes, force, month, rows, "
                         "ingest_id, layout, notes FROM _in")
             con.unregister("_in")
-        total = sum(pf.size for k in ids.values() for pf, _ in k)
-        bar = self._progress("reading police.uk files", total) if total else None
+        sizes = {k: sum(pf.size for pf, _ in v) for k, v in ids.items()}
+        bar = self._progress("reading police.uk files", sum(sizes.values())) if sum(sizes.values()) else None
         self.bar = bar
-        upd = (lambda n: bar.update(n)) if bar is not None else None
+
+        def upd(kind: str):
+            """A callback moving the bar through this kind's share of the bytes as DuckDB reports progress."""
+            if bar is None:
+                return None
+            base = bar.n
+
+            def move(pct: float) -> None:
+                target = base + sizes[kind] * pct / 100
+                if target > bar.n:
+                    bar.update(target - bar.n)
+            return move
+
+        rows: dict[int, int] = {}
         street = ids["street"]
         if street:
-            chunks = 1 if self.quiet else min(8, max(1, len(street) // 4))
-            policeuk.scan_street(con, [pf for pf, _ in street], [i for _, i in street], "street", chunks=chunks,
-                                 progress=upd)
+            rows.update(policeuk.scan_street(con, [pf for pf, _ in street], [i for _, i in street], "street",
+                                             progress=upd("street")))
         outc = ids["outcomes"]
         if outc:
             files = [pf for pf, _ in outc]
-            policeuk.scan_outcomes(con, files, progress=upd)
+            policeuk.scan_outcomes(con, files, progress=upd("outcomes"))
             con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM "
                         + _values([(k, i) for k, (_, i) in enumerate(outc)], ["idx", "file_id"], "v"))
             con.execute(f"""INSERT INTO outcomes
-                SELECT i.file_id, s.crime_id, o.grp, count(*) FROM _outcomes s JOIN _ids i ON i.idx = s.idx
+                SELECT i.file_id, s.crime_key, o.grp, count(*) FROM _outcomes s JOIN _ids i ON i.idx = s.idx
                 JOIN {_outcome_values('o')} ON o.text = s.outcome GROUP BY ALL""")
+            rows.update({i: 0 for _, i in outc})
+            rows.update(dict(self._q("SELECT i.file_id, count(*) FROM _outcomes s JOIN _ids i ON i.idx = s.idx "
+                                     "GROUP BY ALL")))
         ss = ids["stop-and-search"]
         if ss:
             files = [pf for pf, _ in ss]
-            policeuk.scan_stop_search(con, files, progress=upd)
+            policeuk.scan_stop_search(con, files, progress=upd("stop-and-search"))
             con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM "
                         + _values([(k, i) for k, (_, i) in enumerate(ss)], ["idx", "file_id"], "v"))
             con.execute(f"""INSERT INTO stop_search
@@ -584,22 +614,19 @@ class _Ingest:
                        CASE WHEN lower(s.linked) = 'true' THEN true WHEN lower(s.linked) = 'false' THEN false END,
                        sum(s.n) FROM _stop_search s JOIN _ids i ON i.idx = s.idx
                 LEFT JOIN {_ss_values('r')} ON r.text = s.outcome GROUP BY ALL""")
+            rows.update({i: 0 for _, i in ss})
+            rows.update(dict(self._q("SELECT i.file_id, sum(s.n)::BIGINT FROM _stop_search s JOIN _ids i "
+                                     "ON i.idx = s.idx GROUP BY ALL")))
         if bar is not None:
             bar.close()
         self.bar = None
         # rows per file
-        new_ids = [i for k in ids.values() for _, i in k]
-        if new_ids:
-            first = min(new_ids)
-            con.execute(f"""UPDATE ledger SET rows = c.n FROM (
-                SELECT file_id, count(*) AS n FROM street WHERE file_id >= {first} GROUP BY file_id
-                UNION ALL SELECT file_id, sum(n) FROM outcomes WHERE file_id >= {first} GROUP BY file_id
-                UNION ALL SELECT file_id, sum(n) FROM stop_search WHERE file_id >= {first} GROUP BY file_id) c
-                WHERE ledger.file_id = c.file_id""")
-            got = dict(self._q(f"SELECT file_id, rows FROM ledger WHERE file_id >= {first}"))
+        if rows:
+            con.execute("UPDATE ledger SET rows = c.n FROM " + _values(sorted(rows.items()), ["file_id", "n"], "c")
+                        + " WHERE ledger.file_id = c.file_id")
             for e in self.statuses:
-                if e["status"] != "unchanged" and e.get("file_id") in got:
-                    e["rows"] = int(got[e["file_id"]])
+                if e["status"] != "unchanged" and e.get("file_id") in rows:
+                    e["rows"] = int(rows[e["file_id"]])
         for t in ("_outcomes", "_stop_search"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         return found.skipped
@@ -618,12 +645,11 @@ class _Ingest:
                       if r[0] and r[0][:3] in ons.LAD_PREFIXES}
             geo = ons.resolve_lads(lad_csp, succ, codes, names)
             csps = geo.csps.assign(vintage=geo.vintage)
-            for table, frame in (("geo_csp", csps), ("geo_lad", geo.lads)):
+            for table, frame, cols in (("geo_csp", csps, "csp_code, csp_name, pfa_code, pfa_name, vintage"),
+                                       ("geo_lad", geo.lads, "lad_code, csp_code, status, detail")):
                 con.execute(f"DELETE FROM {table}")
                 con.register("_in", frame)
-                cols = [r[0] for r in self._q(f"SELECT column_name FROM information_schema.columns "
-                                              f"WHERE table_name = '{table}' ORDER BY ordinal_position")]
-                con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _in")
+                con.execute(f"INSERT INTO {table} SELECT {cols} FROM _in")
                 con.unregister("_in")
             con.execute("DELETE FROM lsoa_map")
             con.execute(_LSOA_MAP_SQL)
@@ -651,20 +677,20 @@ class _Ingest:
         con.execute("INSERT INTO accounting SELECT file_id, bucket, detail, sum(n) FROM _fate GROUP BY ALL")
         if self._q("SELECT 1 FROM outcomes LIMIT 1"):
             con.execute(f"""INSERT INTO accounting
-            WITH wanted AS (SELECT DISTINCT crime_id FROM outcomes WHERE crime_id IS NOT NULL),
-            ids AS (SELECT s.crime_id, first(s.file_id) AS sfile, first(s.lsoa_code) AS lsoa_code
-                    FROM street s SEMI JOIN wanted w ON w.crime_id = s.crime_id GROUP BY s.crime_id),
+            WITH wanted AS (SELECT DISTINCT crime_key FROM outcomes WHERE crime_key IS NOT NULL),
+            ids AS (SELECT s.crime_key, first(s.file_id) AS sfile, first(s.lsoa_code) AS lsoa_code
+                    FROM street s SEMI JOIN wanted w ON w.crime_key = s.crime_key GROUP BY s.crime_key),
             fate AS (SELECT DISTINCT file_id, lsoa_code, bucket, detail FROM _fate WHERE NOT asb)
             SELECT o.file_id,
-                CASE WHEN fm.pfa_code IS NULL OR o.crime_id IS NULL OR ids.crime_id IS NULL THEN 'rejected'
+                CASE WHEN fm.pfa_code IS NULL OR o.crime_key IS NULL OR ids.crime_key IS NULL THEN 'rejected'
                      WHEN f.bucket IN ('counted', 'asb') THEN 'counted' ELSE f.bucket END,
                 CASE WHEN fm.pfa_code IS NULL THEN 'reported by ' || l.force || ', which is not a police force area'
-                     WHEN o.crime_id IS NULL THEN 'blank Crime ID'
-                     WHEN ids.crime_id IS NULL THEN 'outcome for a crime in no ingested street file'
+                     WHEN o.crime_key IS NULL THEN 'blank Crime ID'
+                     WHEN ids.crime_key IS NULL THEN 'outcome for a crime in no ingested street file'
                      WHEN f.bucket IN ('counted', 'asb') THEN '' ELSE f.detail END,
                 sum(o.n)
             FROM outcomes o JOIN ledger l USING (file_id) LEFT JOIN force_map fm ON fm.force = l.force
-            LEFT JOIN ids ON ids.crime_id = o.crime_id
+            LEFT JOIN ids ON ids.crime_key = o.crime_key
             LEFT JOIN fate f ON f.file_id = ids.sfile AND f.lsoa_code IS NOT DISTINCT FROM ids.lsoa_code
             GROUP BY ALL""")
         con.execute("""INSERT INTO accounting
@@ -747,10 +773,10 @@ def _fate_sql(has_welsh: bool, outcome: bool = False, latest_outcomes: bool = Fa
     asb_label = next(k for k, v in CRIME_LABELS.items() if v == ASB)
     if outcome:
         effective = "coalesce(lt.grp, o.grp)" if latest_outcomes else "o.grp"
-        latest = f"""LEFT JOIN (SELECT oc.crime_id, first(oc.outcome_group ORDER BY l.month DESC, r.rank) AS grp
+        latest = f"""LEFT JOIN (SELECT oc.crime_key, first(oc.outcome_group ORDER BY l.month DESC, r.rank) AS grp
                        FROM outcomes oc JOIN ledger l USING (file_id)
                        JOIN {_rank_values('r')} ON r.grp = oc.outcome_group
-                       WHERE oc.crime_id IS NOT NULL GROUP BY oc.crime_id) lt ON lt.crime_id = st.crime_id
+                       WHERE oc.crime_key IS NOT NULL GROUP BY oc.crime_key) lt ON lt.crime_key = st.crime_key
                   """ if latest_outcomes else ""
         base = f"""SELECT st.file_id, st.lsoa_code, c.slug = '{ASB}' AS asb, c.slug AS category,
                           {effective} AS outcome_group, count(*) AS n
@@ -774,7 +800,8 @@ def _fate_sql(has_welsh: bool, outcome: bool = False, latest_outcomes: bool = Fa
            WHEN cov.pfa_code IS NULL THEN 'rejected'
            WHEN s.asb THEN 'asb'
            ELSE 'counted' END AS bucket,
-      CASE WHEN fm.pfa_code IS NULL THEN 'reported by ' || l.force || ', which is not a police force area in the lookups'
+      CASE WHEN fm.pfa_code IS NULL
+                THEN 'reported by ' || l.force || ', which is not a police force area in the lookups'
            WHEN s.lsoa_code IS NULL THEN 'blank LSOA code'
            WHEN m.bucket IS NULL THEN (CASE {welsh}
                 WHEN regexp_full_match(s.lsoa_code, 'E01[0-9]{{6}}')
@@ -1063,16 +1090,20 @@ def _population_notes(st: Store) -> list[str]:
 
 
 def _coverage_notes(st: Store) -> list[str]:
+    """Stop-and-search gaps the canonical tables cannot show: ``missing`` is per area and month, not per measure,
+    so a force-month with street data but no stop-and-search file reads as zero searches."""
     cov = _covered(st)
+    if cov.empty or not (cov["kind"] == "stop-and-search").any():
+        return []
     notes = []
     for pfa, g in cov.groupby("pfa_code"):
         ss = set(g.loc[g["kind"] == "stop-and-search", "month"])
         street = set(g.loc[g["kind"] == "street", "month"])
-        if ss and street - ss:
-            notes.append(f"{pfa}: {len(street - ss)} month(s) with street data but no stop-and-search file; the "
-                         f"canonical tables cannot mark one measure missing, so stop and search reads as zero there")
-    if not cov.empty and not (cov["kind"] == "stop-and-search").any():
-        pass
+        if street - ss:
+            what = "no stop-and-search files at all" if not ss else f"{len(street - ss)} month(s) with street data " \
+                                                                   f"but no stop-and-search file"
+            notes.append(f"{pfa}: {what}; missing months are per area, not per measure, so its stop and search "
+                         f"reads as zero there - leave stop-and-search indicators out for it")
     return notes
 
 

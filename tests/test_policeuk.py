@@ -4,8 +4,6 @@ column with nothing stored."""
 from __future__ import annotations
 
 import gzip
-import shutil
-import zipfile
 from pathlib import Path
 
 import duckdb
@@ -41,6 +39,8 @@ def test_loose_file_identity_from_its_columns(tmp_path):
     policeuk.identify_loose(con, found.files)
     f = found.files[0]
     assert (f.force, f.month, f.key) == ("Suffolk Constabulary", "2019-06", "street:Suffolk Constabulary:2019-06")
+    f.pfa = "E23000025"  # once the store knows the force's police force area, that is its identity
+    assert f.key == "street:E23000025:2019-06"
 
 
 @pytest.mark.parametrize("name,expected", [

@@ -4,7 +4,6 @@ and the real Merseyside + Avon & Somerset data against an independent count and 
 from __future__ import annotations
 
 import gzip
-import shutil
 import time
 from pathlib import Path
 
@@ -233,7 +232,7 @@ def test_changed_file_replaces_its_force_month(store):
     assert rep.files.set_index("kind").loc["street", "status"] == "replaced"
     with Store(store, read_only=True) as st:
         keys = st.ledger()["file_key"]
-    assert (keys == "street:avon-and-somerset:2019-08").sum() == 1
+    assert (keys == "street:E23000036:2019-08").sum() == 1
     c = as_dict(open_store(store).counts)
     assert c[(BRISTOL, "2019-08")]["burglary"] == 2                 # one more burglary in the new file
     assert c[(SOMERSET, "2019-08")]["criminal-damage-arson"] == 1   # the rest as before
@@ -244,7 +243,13 @@ def test_same_file_twice_in_one_ingest(tmp_path):
     assert any("same content as" in why for _, why in rep.skipped)
     assert as_dict(open_store(tmp_path / "s.duckdb").counts) == EXPECTED_COUNTS
     with pytest.raises(DataError, match="two different files for street avon-and-somerset 2019-08"):
-        ingest(tmp_path / "t.duckdb", inputs=[FIX / "archive", FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
+        ingest(tmp_path / "t.duckdb",
+               inputs=[FIX / "archive", FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
+    # a force is one force whether named by its file name or its 'Reported by' column
+    export = tmp_path / "export.csv"
+    export.write_bytes((FIX / "changed" / "2019-08-avon-and-somerset-street.csv").read_bytes())
+    with pytest.raises(DataError, match="two different files for street Avon and Somerset Constabulary 2019-08"):
+        ingest(tmp_path / "u.duckdb", inputs=[FIX / "archive", export])
 
 
 def test_interrupted_ingest_leaves_the_store_as_it_was(store, monkeypatch):
@@ -398,6 +403,33 @@ def test_real_annualised_2019_totals_within_3pc_of_ons(real):
     annual = y2019.groupby("area_code")["count"].sum() * 12 / 11
     for code in FORCES.values():
         assert abs(annual[code] / ons_p1[code] - 1) < 0.03, (code, annual[code], ons_p1[code])
+
+
+@needs_real
+def test_real_ctrl_c_mid_ingest_leaves_the_store_as_it_was(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    store = tmp_path / "int.duckdb"
+    with Store(store) as st:
+        st.ingest_police_uk([], lookups=[REAL / "lookups" / "LSOA11_CCG20_LAD20_EN_LU_apr2020.csv",
+                                         REAL / "lookups" / "LAD19_CSP19_PFA19_EW_LU_dec2019.csv"])
+    cmd = [sys.executable, "-m", "perfwork.ingest_cli", "ingest", "police-uk",
+           str(REAL / "police_uk" / "street" / "merseyside"), str(REAL / "police_uk" / "street" / "avon-and-somerset"),
+           "--store", str(store)]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    seen = b""
+    while b"reading police.uk files" not in seen and p.poll() is None:
+        seen += p.stderr.read1(4096)
+    p.send_signal(signal.SIGINT)  # Ctrl-C while DuckDB reads the files
+    err = seen + p.communicate(timeout=60)[1]
+    with Store(store, read_only=True) as st:
+        files, rows = st._q("SELECT count(*), coalesce(sum(rows), 0) FROM ledger WHERE kind = 'street'")[0]
+        stored = st._q("SELECT count(*) FROM street")[0][0]
+    if p.returncode == 130:
+        assert b"nothing was stored" in err and (files, rows, stored) == (0, 0, 0)
+    else:  # the signal came too late: then everything is in, never a part
+        assert p.returncode == 0 and (files, rows, stored) == (34, 472_630, 472_630)
 
 
 @needs_real

@@ -82,15 +82,18 @@ def csv_source(path: str | Path) -> str:
 
 
 def _read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Some columns of a (possibly large) CSV, trimmed, blanks as missing - read by DuckDB, which is quick."""
+    """Some columns of a CSV, trimmed, blanks as missing: pandas for small files, DuckDB for large ones."""
     import duckdb
     if not columns:
         return pd.DataFrame()
+    if Path(path).stat().st_size < (1 << 20):
+        df = read_csv_strings(path, columns)
+        return pd.DataFrame({c: _strip(df[c]) for c in columns})
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        return con.execute(f"SELECT {', '.join(f'nullif(trim({_q(c)}), {chr(39)}{chr(39)}) AS {_q(c)}' for c in columns)} "
-                           f"FROM {csv_source(path)}").df()
+        select = ", ".join(f"nullif(trim({_q(c)}), '') AS {_q(c)}" for c in columns)
+        return con.execute(f"SELECT {select} FROM {csv_source(path)}").df()
     except duckdb.Error as e:
         raise DataError(f"{path}: cannot be read as CSV ({str(e).splitlines()[0]})") from None
     finally:
@@ -160,7 +163,7 @@ _EMPTY = {
 
 
 def _empty(kind: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in _EMPTY[kind]})
+    return pd.DataFrame(columns=list(_EMPTY[kind]), dtype=object)
 
 
 def _year(two: str) -> int:
@@ -237,8 +240,8 @@ def read_lookup(path: str | Path, lsoa_frame: bool = True) -> Lookup:
             blank = f[c].isna()
             if blank.any():
                 i = int(np.flatnonzero(blank.to_numpy())[0])
-                raise DataError(f"{path}, line {i + 2}, column '{ {'lad_code': dc, 'csp_code': cc, 'pfa_code': pc}[c]}':"
-                                f" value is missing; expected a code")
+                column = {"lad_code": dc, "csp_code": cc, "pfa_code": pc}[c]
+                raise DataError(f"{path}, line {i + 2}, column '{column}': value is missing; expected a code")
         lad_csp = f.drop_duplicates()
         roles.append(f"LAD->CSP->PFA ({dc}->{cc}->{pc})")
         multi = lad_csp.groupby("lad_code")["csp_code"].nunique()
@@ -620,7 +623,8 @@ def read_characteristics(path: str | Path) -> CharacteristicsFile:
         parts = [pd.DataFrame({"area_code": _strip(df[code_col]), "variable": tag + "_" + dom + "_score",
                                "value": pd.to_numeric(df[cols["average_score"]], errors="coerce"), "agg": "mean"})]
         if "proportion_bottom_decile" in cols:
-            parts.append(pd.DataFrame({"area_code": _strip(df[code_col]), "variable": tag + "_" + dom + "_bottom_decile",
+            parts.append(pd.DataFrame({"area_code": _strip(df[code_col]),
+                                       "variable": tag + "_" + dom + "_bottom_decile",
                                        "value": pd.to_numeric(df[cols["proportion_bottom_decile"]], errors="coerce"),
                                        "agg": "mean"}))
         frame = pd.concat(parts, ignore_index=True)
