@@ -1069,6 +1069,7 @@ def _characteristics(st: Store, areas: pd.DataFrame, pop: pd.DataFrame) -> tuple
     pops = [c for c in out.columns if c.startswith("population_mid")]
     if "area_sqkm" in out.columns and pops:
         out["population_density"] = out[pops[-1]] / out["area_sqkm"]
+    out = out.drop(columns=[c for c in out.columns if c == "area_sqkm" or c.startswith("population_mid")])
     if unresolved:
         notes.append(f"characteristics of {len(unresolved)} district code(s) not mapped to one CSP were not used")
     return out.reset_index(drop=True), notes

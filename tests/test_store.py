@@ -167,7 +167,9 @@ def test_characteristics_for_msgs(store):
     assert ch.loc[SOMERSET, "imd2019_imd_score"] == pytest.approx(np.average([16.0, 20.0], weights=w))
     assert ch.loc[BRISTOL, "imd2019_crime_score"] == pytest.approx(0.6)
     assert ch.loc[BRISTOL, "population_density"] == pytest.approx(463405 / 110)
-    assert ch.loc[SOMERSET, "area_sqkm"] == 739 + 1150
+    assert ch.loc[SOMERSET, "population_density"] == pytest.approx((115587 + 155115) / (739 + 1150))
+    assert set(ch.columns) == {"imd2019_imd_score", "imd2019_imd_bottom_decile", "imd2019_crime_score",
+                               "population_density"}
     assert np.isnan(ch.loc[AYLESBURY, "imd2019_imd_score"])  # no value for its district: blank, not invented
 
 

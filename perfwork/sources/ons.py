@@ -584,8 +584,9 @@ def read_characteristics(path: str | Path) -> CharacteristicsFile:
 
     - Indices of Deprivation LAD summaries, 2019 (``lad19cd``, ``index_domain``, ``average_score``,
       ``proportion_bottom_decile``) or 2025 (``area_code``, ``index_domain`` ...): one variable per domain,
-      ``imd2019_<domain>_score`` and ``imd2019_<domain>_bottom_decile``
-    - the ONS MYE workbook: ``area_sqkm`` and the latest ``population``, giving ``population_density``
+      ``imd2019_<domain>_score``, plus ``imd2019_imd_bottom_decile`` (share of LSOAs in the most deprived tenth)
+    - the ONS MYE workbook: area and the latest population of each district, giving ``population_density``
+      (people per sq km; CSPs and forces: their population over their area)
     - a tidy CSV ``area_code`` + numeric columns (districts are averaged, weighted by population; CSP and force
       codes are used as given)
     """
@@ -622,11 +623,12 @@ def read_characteristics(path: str | Path) -> CharacteristicsFile:
         dom = df[cols["index_domain"]].map(_domain_slug)
         parts = [pd.DataFrame({"area_code": _strip(df[code_col]), "variable": tag + "_" + dom + "_score",
                                "value": pd.to_numeric(df[cols["average_score"]], errors="coerce"), "agg": "mean"})]
-        if "proportion_bottom_decile" in cols:
-            parts.append(pd.DataFrame({"area_code": _strip(df[code_col]),
-                                       "variable": tag + "_" + dom + "_bottom_decile",
-                                       "value": pd.to_numeric(df[cols["proportion_bottom_decile"]], errors="coerce"),
-                                       "agg": "mean"}))
+        if "proportion_bottom_decile" in cols:  # the share of LSOAs in the most deprived tenth: overall IMD only
+            imd = (dom == "imd").to_numpy()
+            parts.append(pd.DataFrame({"area_code": _strip(df.loc[imd, code_col]),
+                                       "variable": f"{tag}_imd_bottom_decile",
+                                       "value": pd.to_numeric(df.loc[imd, cols["proportion_bottom_decile"]],
+                                                              errors="coerce"), "agg": "mean"}))
         frame = pd.concat(parts, ignore_index=True)
         return CharacteristicsFile(str(path), f"Indices of Deprivation LAD summaries ({year})",
                                    frame.dropna(subset=["area_code"]),
