@@ -25,8 +25,9 @@ Schema (tables of the store file):
 - lookups as read: ``lsoa_lad``, ``lad_csp``, ``lad_successor``, ``area_names``; ``population_raw``;
   ``characteristics_raw``.
 - derived, rebuilt by every ingest in the same transaction: ``geo_csp`` (the CSP geography), ``geo_lad`` (how
-  each LAD code resolves), ``lsoa_map`` (LSOA -> CSP or why not), ``force_map`` (police.uk force -> PFA code) and
-  ``accounting`` (file_id, bucket, detail, rows: every input row in exactly one bucket).
+  each LAD code resolves), ``lsoa_map`` (each LSOA of the street data -> CSP or why not), ``force_map``
+  (police.uk force -> PFA code) and ``accounting`` (file_id, bucket, detail, rows: every input row in exactly
+  one bucket).
 
 Every ingest is one DuckDB transaction: an error or Ctrl-C rolls it back and leaves the store as it was.
 """
@@ -651,8 +652,8 @@ class _Ingest:
                 con.register("_in", frame)
                 con.execute(f"INSERT INTO {table} SELECT {cols} FROM _in")
                 con.unregister("_in")
-            con.execute("DELETE FROM lsoa_map")
-            con.execute(_LSOA_MAP_SQL)
+        con.execute("DELETE FROM lsoa_map")
+        con.execute(_LSOA_MAP_SQL)
         # police.uk force identities -> PFA codes
         forces = [r[0] for r in self._q("SELECT DISTINCT force FROM ledger WHERE force IS NOT NULL")]
         csps = con.execute("SELECT DISTINCT pfa_code, pfa_name FROM geo_csp").df()
@@ -713,31 +714,31 @@ class _Ingest:
 
     # ---------------------------------------------------------------------------- report
     def _report(self, skipped) -> IngestReport:
-        st = pd.DataFrame(self.statuses, columns=["source", "kind", "force", "month", "status", "rows", "file_id"])
-        acc = self.con.execute("SELECT file_id, bucket, detail, rows FROM accounting").df()
-        police = st[st["kind"].isin(POLICE_KINDS)]
-        wide = (acc.pivot_table(index="file_id", columns="bucket", values="rows", aggfunc="sum", fill_value=0)
-                if len(acc) else pd.DataFrame())
-        for b in BUCKETS:
-            st[b] = 0
-        if len(police) and len(wide):
-            for b in BUCKETS:
-                if b in wide.columns:
-                    st.loc[police.index, b] = police["file_id"].map(wide[b]).fillna(0).astype("int64").to_numpy()
-        st["rows"] = st["rows"].fillna(0).astype("int64")
-        fresh = st[st["kind"].isin(POLICE_KINDS) & (st["status"] != "unchanged")]
-        totals = {b: int(fresh[b].sum()) for b in BUCKETS} if len(fresh) else {}
-        src = dict(zip(fresh["file_id"], fresh["source"]))
-        details = acc[acc["file_id"].isin(list(src))].assign(source=lambda d: d["file_id"].map(src))
-        details = details[["source", "bucket", "detail", "rows"]].reset_index(drop=True)
-        notes = list(self.notes)
-        notes += _population_notes(self.st)
-        notes += _coverage_notes(self.st)
-        return IngestReport(store=str(self.st.path), files=st.drop(columns=["file_id"]), details=details,
-                            totals=totals, store_totals=self.st.bucket_totals(), skipped=skipped, notes=notes)
+        acc = self._q("SELECT file_id, bucket, detail, rows FROM accounting")
+        per: dict[int, dict[str, int]] = {}
+        store_totals = dict.fromkeys(BUCKETS, 0)
+        for fid, bucket, _, n in acc:
+            per.setdefault(fid, dict.fromkeys(BUCKETS, 0))[bucket] += int(n)
+            store_totals[bucket] += int(n)
+        rows = []
+        for e in self.statuses:
+            police = e["kind"] in POLICE_KINDS
+            b = per.get(e.get("file_id"), {}) if police else {}
+            rows.append([e["source"], e["kind"], e["force"], e["month"], e["status"], int(e.get("rows") or 0)]
+                        + [b.get(k, 0) for k in BUCKETS])
+        st = pd.DataFrame(rows, columns=["source", "kind", "force", "month", "status", "rows", *BUCKETS])
+        fresh = {e["file_id"]: e["source"] for e in self.statuses
+                 if e["kind"] in POLICE_KINDS and e["status"] != "unchanged"}
+        totals = {k: sum(per.get(f, {}).get(k, 0) for f in fresh) for k in BUCKETS} if fresh else {}
+        details = pd.DataFrame([(fresh[f], b, d, int(n)) for f, b, d, n in acc if f in fresh],
+                               columns=["source", "bucket", "detail", "rows"])
+        notes = list(self.notes) + _population_notes(self.st) + _coverage_notes(self.st)
+        return IngestReport(store=str(self.st.path), files=st, details=details, totals=totals,
+                            store_totals=store_totals if acc else {}, skipped=skipped, notes=notes)
 
 
-# Each LSOA lookup gives a chain LSOA -> LAD -> CSP. An LSOA maps to a CSP when the chains that resolve agree on
+# For the LSOAs in the street data (rebuilt by every ingest that changes anything):
+# each LSOA lookup gives a chain LSOA -> LAD -> CSP. An LSOA maps to a CSP when the chains that resolve agree on
 # one CSP (so an older-vintage lookup can settle what a newer one leaves ambiguous, e.g. Buckinghamshire's districts);
 # chains that disagree make it ambiguous; otherwise the most telling failure (ambiguous before unmapped) is kept.
 _LSOA_MAP_SQL = """
@@ -745,7 +746,8 @@ INSERT INTO lsoa_map
 WITH chains AS (
     SELECT DISTINCT l.lsoa_code, l.lad_code, coalesce(g.status, 'unmapped') AS status, g.csp_code,
            coalesce(g.detail, 'LAD ' || l.lad_code || ' is in no LAD -> CSP lookup') AS detail
-    FROM lsoa_lad l LEFT JOIN geo_lad g ON g.lad_code = l.lad_code),
+    FROM lsoa_lad l LEFT JOIN geo_lad g ON g.lad_code = l.lad_code
+    WHERE l.lsoa_code IN (SELECT DISTINCT lsoa_code FROM street)),
 agg AS (
     SELECT lsoa_code,
            count(DISTINCT csp_code) FILTER (WHERE status = 'mapped') AS n,
