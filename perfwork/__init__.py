@@ -25,11 +25,12 @@ def load_demo() -> Dataset:
     return demo.load()
 
 
-def open_store(path) -> Dataset:
-    """The canonical Dataset held in a perfwork DuckDB store (made by ``perfwork ingest``)."""
+def open_store(path, **options) -> Dataset:
+    """The canonical Dataset held in a perfwork DuckDB store (made by ``perfwork ingest``); options as
+    ``perfwork.store.open_store``."""
     from .store import open_store as _open
 
-    return _open(path)
+    return _open(path, **options)
 
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",

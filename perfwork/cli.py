@@ -11,6 +11,7 @@ import pandas as pd
 from .dataset import DataError, Dataset
 from .framework import FrameworkError
 from .indicators import PERIODS
+from .ingest_cli import add_ingest_commands
 from .judge_cli import add_assess_commands, add_peers_commands
 
 
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(p)
     p.set_defaults(func=cmd_indicators, needs_data=True)
 
+    add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
     return parser

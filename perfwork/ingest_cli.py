@@ -85,61 +85,35 @@ def _command(args) -> str:
     return " ".join(sys.argv) if sys.argv else ""
 
 
-def run_police_uk(args) -> int:
+def _ingest(args, run) -> int:
+    """Run one ingest in a store; a data error or Ctrl-C rolls it back and says so."""
     from .dataset import DataError
     from .store import Store
+
+    try:
+        with Store(args.store) as st:
+            report = run(st)
+    except DataError as e:
+        print(f"perfwork: error: {e}", file=sys.stderr)
+        print("nothing was stored (the ingest was rolled back)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was stored (the ingest was rolled back)", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(report)
+    return 0
+
+
+def run_police_uk(args) -> int:
     if not args.paths and not args.population and not args.lookup:
         print("perfwork ingest police-uk: nothing to ingest (give PATHs, --lookup or --population)",
               file=sys.stderr)
         return 2
-    try:
-        with Store(args.store) as st:
-            report = st.ingest_police_uk(args.paths, lookups=args.lookup, population=args.population,
-                                         quiet=args.quiet, command=_command(args))
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        print("nothing was stored (the ingest was rolled back)", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was stored (the ingest was rolled back)", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print(report)
-    return 0
+    return _ingest(args, lambda st: st.ingest_police_uk(args.paths, lookups=args.lookup, population=args.population,
+                                                         quiet=args.quiet, command=_command(args)))
 
 
 def run_characteristics(args) -> int:
-    from .dataset import DataError
-    from .store import Store
-    try:
-        with Store(args.store) as st:
-            report = st.ingest_characteristics(args.files, lookups=args.lookup, quiet=args.quiet,
-                                               command=_command(args))
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        print("nothing was stored (the ingest was rolled back)", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing was stored (the ingest was rolled back)", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print(report)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m perfwork.ingest_cli ingest police-uk ...`` (the same commands as ``perfwork ingest``)."""
-    parser = argparse.ArgumentParser(prog="perfwork", description="perfwork ingest commands")
-    sub = parser.add_subparsers(dest="command", metavar="ingest")
-    sub.required = True
-    add_ingest_commands(sub)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted: nothing was stored", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return _ingest(args, lambda st: st.ingest_characteristics(args.files, lookups=args.lookup, quiet=args.quiet,
+                                                               command=_command(args)))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfwork import ingest_cli
+from perfwork import cli
 from perfwork.dataset import DataError, Dataset
 from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS
 from perfwork.sources import ons
@@ -289,30 +289,21 @@ def test_cli(tmp_path, capsys):
     store = tmp_path / "cli.duckdb"
     args = ["ingest", "police-uk", *map(str, INPUTS), *sum((["--lookup", str(p)] for p in LOOKUPS), []),
             "--population", str(POP[0]), "--store", str(store)]
-    assert ingest_cli.main(args) == 0
+    assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "row accounting for this ingest (31 rows)" in out and "LAD not mapped to a CSP" in out
-    assert ingest_cli.main(args + ["--quiet"]) == 0
+    assert cli.main(args + ["--quiet"]) == 0
     assert capsys.readouterr().out == ""
     bad = ["ingest", "police-uk", str(FIX / "malformed" / "not_utf8"), "--store", str(store), "-q"]
-    assert ingest_cli.main(bad) == 1
+    assert cli.main(bad) == 1
     err = capsys.readouterr().err
     assert "line 3, column 7 ('Location')" in err and "nothing was stored" in err
-    assert ingest_cli.main(["ingest", "characteristics", str(FIX / "characteristics" / "IoD2019_LAD_test.csv"),
+    assert cli.main(["ingest", "characteristics", str(FIX / "characteristics" / "IoD2019_LAD_test.csv"),
                             "--store", str(store), "-q"]) == 0
     assert "imd2019_imd_score" in open_store(store).characteristics.columns
     with pytest.raises(SystemExit):
-        ingest_cli.main(["ingest", "police-uk", "--help"])
+        cli.main(["ingest", "police-uk", "--help"])
     assert "every row accounted for" in capsys.readouterr().out
-
-
-def test_add_ingest_commands_on_a_host_parser():
-    import argparse
-    p = argparse.ArgumentParser(prog="perfwork")
-    sub = p.add_subparsers(dest="command")
-    ingest_cli.add_ingest_commands(sub)
-    a = p.parse_args(["ingest", "police-uk", "x.zip", "--lookup", "a.csv", "--store", "s.duckdb"])
-    assert a.func is ingest_cli.run_police_uk and a.paths == [Path("x.zip")] and a.lookup == [Path("a.csv")]
 
 
 # ------------------------------------------------------------------------------------------------ real data
@@ -416,7 +407,7 @@ def test_real_ctrl_c_mid_ingest_leaves_the_store_as_it_was(tmp_path):
     with Store(store) as st:
         st.ingest_police_uk([], lookups=[REAL / "lookups" / "LSOA11_CCG20_LAD20_EN_LU_apr2020.csv",
                                          REAL / "lookups" / "LAD19_CSP19_PFA19_EW_LU_dec2019.csv"])
-    cmd = [sys.executable, "-m", "perfwork.ingest_cli", "ingest", "police-uk",
+    cmd = [sys.executable, "-m", "perfwork.cli", "ingest", "police-uk",
            str(REAL / "police_uk" / "street" / "merseyside"), str(REAL / "police_uk" / "street" / "avon-and-somerset"),
            "--store", str(store)]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1])
