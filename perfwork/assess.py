@@ -388,8 +388,8 @@ def exception_table(table: pd.DataFrame, all_rows: bool = False) -> str:
         if shown.empty:
             lines.append("  no exceptions")
         for _, r in shown.iterrows():
-            val = "" if pd.isna(r["value"]) else f"{r['value']:.3g}"
-            bm = "" if pd.isna(r["benchmark"]) else f"{r['benchmark']:.3g}"
+            val = "no value" if pd.isna(r["value"]) else f"{r['value']:.3g}"
+            bm = "n/a" if pd.isna(r["benchmark"]) else f"{r['benchmark']:.3g}"
             lines.append(f"  [{r['priority']:.0f}] {r['label']}: {val} (MSG {bm}; {r['peer_judgement']}; "
                          f"{r['travel']}; SPC {str(r['spc_variation']).replace('_', ' ')}"
                          + (f"; target {r['target_status']}" if isinstance(r["target_status"], str) else "") + ")")

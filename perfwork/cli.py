@@ -63,9 +63,9 @@ def indicator_table(table: pd.DataFrame) -> str:
             "note": ["" if c else f"incomplete: {m} month(s) missing" for c, m in zip(rows["complete"], rows["months_missing"])],
         })
         lines.append(show.to_string(index=False))
-        methods = sorted(set(rows["method"].dropna()))
-        lines.append(f"Limits: {', '.join(methods)}. Population year: "
-                     f"{', '.join(map(str, sorted(set(rows['pop_year'].dropna()))))}.")
+        methods = ", ".join(sorted(set(rows["method"].dropna())))
+        years = ", ".join(map(str, sorted(set(rows["pop_year"].dropna()))))
+        lines.append(" ".join(filter(None, [methods and f"Limits: {methods}.", years and f"Population year: {years}."])))
         lines.append("")
     return "\n".join(lines)
 

@@ -165,6 +165,10 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.
     chars = dataset.characteristics.set_index("area_code")
     absent = codes[~codes.isin(chars.index)]
     note = ""
+    if chars.columns.empty:
+        raise PeerGroupError(f"{dataset.name}: the dataset has no area characteristics to build Most Similar Groups "
+                             f"from; add some (perfwork ingest characteristics FILE ... --store STORE) or pass peer "
+                             f"groups from a CSV (peers.load_groups, --groups)")
     if len(absent) == len(codes):
         derived = _derived_characteristics(dataset, level, codes)
         if derived is None:
