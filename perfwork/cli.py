@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -37,7 +36,7 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from .sources import demo
 
-    path = demo.write(args.out, seed=args.seed)
+    path = demo.write(args.out or demo.DEFAULT_PATH, seed=args.seed)
     ds = Dataset.from_dir(path)
     print(f"wrote {ds!r} to {path}")
     return 0
@@ -89,8 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo-data", help="regenerate the synthetic Demo Kingdom dataset",
                        description="Generate the Demo Kingdom deterministically and write it as Parquet tables.")
-    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data" / "demo"),
-                   help="folder to write (default: data/demo)")
+    p.add_argument("--out", default=None, help="folder to write (default: data/demo in the repository)")
     p.add_argument("--seed", type=int, default=20240401, help="random seed (default: %(default)s)")
     p.set_defaults(func=cmd_demo_data)
 

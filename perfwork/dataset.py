@@ -423,7 +423,8 @@ class Dataset:
         for table in TABLES:
             df = getattr(self, table)
             if table == "counts":
-                df = df.assign(measure=df["measure"].astype("str"), count=df["count"].astype("int32"))
+                df = df.assign(area_code=df["area_code"].astype("str"), measure=df["measure"].astype("str"),
+                               count=df["count"].astype("int32"))
             if format == "parquet":
                 df.to_parquet(path / f"{table}.parquet", index=False, compression="zstd")
             elif format == "csv":

@@ -41,3 +41,12 @@ def test_unknown_area_is_a_clear_error(small, tmp_path, capsys):
 def test_console_script_entry_point():
     done = subprocess.run([sys.executable, "-m", "perfwork.cli", "--help"], capture_output=True, text=True, check=True)
     assert "indicators" in done.stdout and "demo-data" in done.stdout
+
+
+def test_demo_data_regenerates_the_shipped_files_byte_for_byte(tmp_path, capsys):
+    from perfwork.sources import demo
+
+    assert main(["demo-data", "--out", str(tmp_path)]) == 0
+    assert "314 csp" in capsys.readouterr().out
+    for shipped in sorted(demo.DEFAULT_PATH.iterdir()):
+        assert (tmp_path / shipped.name).read_bytes() == shipped.read_bytes(), shipped.name

@@ -554,7 +554,7 @@ def generate(seed: int = DEFAULT_SEED) -> Dataset:
 
 
 # ---------------------------------------------------------------------------------------------- files
-def write(path: str | Path = "data/demo", seed: int = DEFAULT_SEED) -> Path:
+def write(path: str | Path = DEFAULT_PATH, seed: int = DEFAULT_SEED) -> Path:
     """Generate the Demo Kingdom and write it (Parquet tables plus README.md) to ``path``; safe to repeat."""
     ds = generate(seed)
     path = ds.to_dir(path)
