@@ -451,7 +451,7 @@ def _derive_rate_denominator(x: np.ndarray, n: np.ndarray | None, value: np.ndar
 
 
 def funnel_significance(count: Any, denominator: Any = None, kind: str = "rate",
-                        multiplier: float | None = None, benchmark: float | None = None,
+                        multiplier: float | None = None, benchmark: Any = None,
                         polarity: str | None = None, value: Any = None,
                         rate_type: str = "crude") -> pd.DataFrame:
     """Funnel-plot significance of each unit against a benchmark (PHE ``assign_funnel_significance``).
@@ -468,7 +468,8 @@ def funnel_significance(count: Any, denominator: Any = None, kind: str = "rate",
       * "ratio": observed ``count`` over expected ``denominator``; 1 against the O/E limits.
 
     benchmark: None = the pooled value sum(x) / sum(n) * multiplier (for ratios: 1); otherwise on
-    the multiplier scale. Returns columns value, benchmark, significance, reading (see
+    the multiplier scale, one value for all units or one per unit (e.g. each area's MSG
+    benchmark). Returns columns value, benchmark, significance, reading (see
     :func:`significance_reading`) and method.
     """
     if kind not in ("rate", "proportion", "ratio"):
@@ -487,6 +488,11 @@ def funnel_significance(count: Any, denominator: Any = None, kind: str = "rate",
     _validate(func, index, x, n, proportion=(kind == "proportion"))
     if kind in ("proportion", "ratio") and n is None:
         raise ValueError(f"{func}: kind={kind!r} needs a denominator")
+    if benchmark is not None:
+        benchmark = np.asarray(benchmark, dtype="float64")
+        if benchmark.ndim and benchmark.shape != x.shape:
+            raise ValueError(f"{func}: benchmark has {benchmark.size} values for {x.size} units; expected one "
+                             f"value, or one per unit")
 
     if kind == "proportion":
         ok = ~(np.isnan(x) | np.isnan(n))
@@ -530,7 +536,10 @@ def funnel_significance(count: Any, denominator: Any = None, kind: str = "rate",
     sig = pd.Series(_labels(code, categories), index=index)
     reading = significance_reading(sig, polarity)
     bench_out = avg * multiplier
-    method += f"; benchmark {'pooled' if benchmark is None else 'given'} = {bench_out:.6g}"
+    if benchmark is None or benchmark.ndim == 0:
+        method += f"; benchmark {'pooled' if benchmark is None else 'given'} = {float(bench_out):.6g}"
+    else:
+        method += "; benchmark given per unit"
     res = _frame({"value": out_value, "benchmark": bench_out,
                   "significance": sig.array, "reading": reading.array}, index)
     res["method"] = method

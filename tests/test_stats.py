@@ -614,3 +614,14 @@ def test_property_rate_ci_monotone_in_count(start, level):
     x = np.arange(start, start + 25, dtype=float)
     out = S.rate_ci(x, np.full(x.size, 1e5), level=level)
     assert (np.diff(out["lower"]) > 0).all() and (np.diff(out["upper"]) > 0).all()
+
+
+def test_funnel_significance_takes_one_benchmark_per_unit():
+    x, n = np.array([50, 80, 30, 80]), np.array([1000, 1000, 1000, 1000])
+    per_unit = S.funnel_significance(x, n, kind="rate", benchmark=[50, 50, 50, 80], polarity="low_is_good")
+    assert list(per_unit["reading"]) == ["similar", "worse", "better", "similar"]
+    assert per_unit["method"].iloc[0].endswith("benchmark given per unit")
+    same = S.funnel_significance(x[:3], n[:3], kind="rate", benchmark=50, polarity="low_is_good")
+    assert list(same["significance"]) == list(per_unit["significance"][:3])
+    with pytest.raises(ValueError, match="benchmark has 2 values for 4 units"):
+        S.funnel_significance(x, n, kind="rate", benchmark=[50, 60])
