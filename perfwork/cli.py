@@ -59,7 +59,8 @@ def indicator_table(table: pd.DataFrame) -> str:
             "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else "" for lo, hi in zip(rows["lower"], rows["upper"])],
             "numerator": rows["numerator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
             "denominator": rows["denominator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
-            "note": ["" if c else f"incomplete: {m} month(s) missing" for c, m in zip(rows["complete"], rows["months_missing"])],
+            "note": ["" if c else f"incomplete: {m} month(s) missing" if m else "not recorded in this dataset"
+                     for c, m in zip(rows["complete"], rows["months_missing"])],
         })
         lines.append(show.to_string(index=False))
         methods = ", ".join(sorted(set(rows["method"].dropna())))

@@ -195,6 +195,7 @@ class Dataset:
     missing: pd.DataFrame = field(default=None)  # type: ignore[assignment]
     name: str = "dataset"
     origin: dict[str, str] = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list, repr=False)  # provenance: how the tables were made
 
     def __post_init__(self) -> None:
         if self.missing is None:
@@ -290,8 +291,11 @@ class Dataset:
         if multi.any():
             m = per_measure.loc[multi, "measure"].iloc[0]
             lvls = sorted(per_measure.loc[per_measure["measure"] == m, "level"])
-            raise DataError(f"counts{' (' + o['counts'] + ')' if 'counts' in o else ''}: measure {m!r} is recorded "
-                            f"at several levels ({', '.join(lvls)}); expected one level per measure")
+            at = counts["measure"] == m
+            rows = pd.Series(np.flatnonzero(at.to_numpy()), index=counts.loc[at, "area_code"].astype("str").map(level_of))
+            row = int(rows[rows.index != rows.index[0]].iloc[0])
+            raise DataError(f"{_where('counts', o, row, 'measure')}: measure {m!r} is recorded at several levels "
+                            f"({', '.join(lvls)}); expected one level per measure")
 
         # Every count needs a population for its area and calendar year.
         have = set(zip(self.population["area_code"], self.population["year"]))
@@ -318,8 +322,9 @@ class Dataset:
         clash = near.assign(area_code=near["area_code"].astype("str")).merge(miss, on=["area_code", "month"])
         if len(clash):
             c = clash.iloc[0]
-            raise DataError(f"missing: {c['area_code']} {c['month']:%Y-%m} is marked missing but counts has rows "
-                            f"for it; expected a month to be either counted or missing")
+            row = int(np.flatnonzero(((miss["area_code"] == c["area_code"]) & (miss["month"] == c["month"])).to_numpy())[0])
+            raise DataError(f"{_where('missing', o, row, 'month')}: {c['area_code']} {c['month']:%Y-%m} is marked "
+                            f"missing but counts has rows for it; expected a month to be either counted or missing")
         self.missing = miss.sort_values(["area_code", "month"]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ convenience
@@ -359,8 +364,13 @@ class Dataset:
         return self.areas[self.areas["level"] == level].reset_index(drop=True)
 
     def area(self, code: str) -> pd.Series:
-        """One area's row; a clear error (with near matches) for an unknown code or name."""
-        hit = self.areas[(self.areas["area_code"] == code) | (self.areas["area_name"].str.lower() == str(code).lower())]
+        """One area's row, by code or (case-insensitive) name; a clear error for an unknown or ambiguous name."""
+        hit = self.areas[self.areas["area_code"] == code]
+        if hit.empty:
+            hit = self.areas[self.areas["area_name"].str.lower() == str(code).lower()]
+        if len(hit) > 1:
+            which = ", ".join(f"{c} ({lv})" for c, lv in zip(hit["area_code"], hit["level"]))
+            raise KeyError(f"{code!r} names several areas in {self.name}: {which}; give the code")
         if hit.empty:
             near = self.areas[self.areas["area_name"].str.lower().str.contains(str(code).lower(), regex=False)]
             hint = f"; did you mean {', '.join(near['area_code'].head(5))}?" if len(near) else ""

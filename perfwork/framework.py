@@ -188,7 +188,11 @@ def load_framework(name_or_path: str | Path = "national") -> Framework:
                 ind = base.get(raw.get("id"))
             except KeyError as exc:
                 raise FrameworkError(f"{where}: {exc.args[0]}") from None
-            ind = replace(ind, weight=float(raw.get("weight", ind.weight)), priority=bool(raw.get("priority", ind.priority)))
+            try:
+                weight = float(raw.get("weight", ind.weight))
+            except (TypeError, ValueError):
+                raise FrameworkError(f"{where} ({ind.id}): weight {raw.get('weight')!r} is not a number") from None
+            ind = replace(ind, weight=weight, priority=bool(raw.get("priority", ind.priority)))
         else:
             ind = _indicator(raw, where)
         if any(o.id == ind.id for o in out):

@@ -8,6 +8,8 @@ Periods (``period_end`` is the first day of a period's last month):
 - ``fy``: financial years, April to March, wholly inside the data;
 - ``ytd``: financial year to date, April to each month (when that April is inside the data).
 
+``period_end="latest"`` is the latest period of the kind asked for (the last full financial year for ``fy``).
+
 Areas above the level the counts are recorded at are built by summing numerators and denominators over the
 areas below them, never by averaging rates. A period that touches a month missing for the area (or for any
 area inside it, or for the area it sits in) is marked ``complete = False`` and has no numerator or value.
@@ -86,9 +88,10 @@ def _affected(dataset: Dataset, level: str, codes: pd.Index) -> pd.DataFrame:
 
 def _population_matrix(dataset: Dataset, level: str, codes: pd.Index, column: str) -> pd.DataFrame:
     """[area, year] of population or households at ``level``: an area's own estimate where it has one, else the
-    sum over the areas beneath it (NaN where any of those lacks the year)."""
-    pop = dataset.population[["area_code", "year", column]].dropna(subset=[column])
-    own = pop[pop["area_code"].isin(codes)].pivot(index="area_code", columns="year", values=column)
+    sum over the areas beneath it (NaN where any of those lacks the year or has it blank)."""
+    pop = dataset.population[["area_code", "year", column]]
+    mine = pop[pop["area_code"].isin(codes)].dropna(subset=[column])
+    own = mine.pivot(index="area_code", columns="year", values=column)
     anc = dataset.ancestors(level)
     below = pop.merge(anc[anc["area_code"] != anc["ancestor"]], on="area_code")
     if below.empty:
@@ -98,6 +101,7 @@ def _population_matrix(dataset: Dataset, level: str, codes: pd.Index, column: st
     below = below.assign(lv=below["area_code"].map(rank))
     below = below[below["lv"] == below.groupby("ancestor")["lv"].transform("min")]
     members = below.groupby("ancestor")["area_code"].nunique()
+    below = below.dropna(subset=[column])  # a blank member leaves the year incomplete below
     summed = below.groupby(["ancestor", "year"]).agg(total=(column, "sum"), n=("area_code", "nunique"))
     whole = summed["n"].to_numpy() == members.reindex(summed.index.get_level_values(0)).to_numpy()
     summed = summed.loc[whole, "total"].unstack("year")
@@ -143,7 +147,8 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         raise ValueError(f"{dataset.name} has no counts")
     win = windows(months, period)
     if period_end is not None:
-        end = months[-1] if str(period_end) == "latest" else pd.Timestamp(period_end).to_period("M").to_timestamp()
+        end = (win["period_end"].max() if str(period_end) == "latest"
+               else pd.Timestamp(period_end).to_period("M").to_timestamp())
         win = win[win["period_end"] == end]
         if win.empty:
             raise ValueError(f"no {period} period ends in {end:%Y-%m}; the data run {months[0]:%Y-%m} to {months[-1]:%Y-%m}")
@@ -157,7 +162,10 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     anc = dataset.ancestors(level)
     into = codes.get_indexer(cube.areas.map(dict(zip(anc["area_code"], anc["ancestor"]))))
     pos = cube.measures.get_indexer(needed)
-    sub = np.where(pos >= 0, cube.values[:, :, np.maximum(pos, 0)], 0.0)  # measures never recorded count zero
+    # A measure the dataset never records counts zero beside recorded ones; an indicator none of whose
+    # numerator measures is recorded has no value at all (e.g. outcome rates on data without outcomes).
+    sub = np.where(pos >= 0, cube.values[:, :, np.maximum(pos, 0)], 0.0)
+    recorded = set(cube.measures)
     above_level = ~cube.areas.isin(anc["area_code"])
     above = {m for m, n in zip(needed, sub[above_level].sum(axis=(0, 1))) if n > 0}
     member = np.zeros((len(codes), len(cube.areas)))
@@ -201,7 +209,8 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
             den, year_all[:, :, j] = populations[ind.denominator]
         else:
             den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
-        complete = (missing_w == 0) & (not (ind.measures() & above))
+        unavailable = bool(ind.measures() & above) or not (set(ind.numerator) & recorded)
+        complete = (missing_w == 0) & (not unavailable)
         complete_all[:, :, j] = complete
         num_all[:, :, j] = np.where(complete, num, np.nan)
         if ind.kind != "count":  # a population is known even when the counts are not

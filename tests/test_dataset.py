@@ -88,7 +88,7 @@ def test_bad_level_and_duplicate_area(tables):
 
 def test_a_month_cannot_be_both_counted_and_missing(tables):
     tables["missing"] = pd.DataFrame({"area_code": ["A"], "month": ["2023-02"], "reason": ["no file"]})
-    with pytest.raises(DataError, match=r"A 2023-02 is marked missing but counts has rows"):
+    with pytest.raises(DataError, match=r"missing, row 1, column .month.: A 2023-02 is marked missing but counts has rows"):
         Dataset(**tables)
 
 
@@ -109,3 +109,11 @@ def test_missing_table_file_and_unknown_area(small, tmp_path):
     with pytest.raises(KeyError, match=r"no area with code or name 'Nowhere'"):
         small.area("Nowhere")
     assert small.area("beeton")["area_code"] == "B"
+
+
+def test_an_ambiguous_name_asks_for_the_code(tables):
+    tables["areas"].loc[tables["areas"]["area_code"] == "C", "area_name"] = "Force Two"
+    ds = Dataset(**tables)
+    with pytest.raises(KeyError, match=r"'force two' names several areas .*: C \(csp\), F2 \(force\); give the code"):
+        ds.area("force two")
+    assert ds.area("C")["area_name"] == "Force Two"

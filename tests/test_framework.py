@@ -68,3 +68,10 @@ def test_bad_framework_files(tmp_path, old, new, expected):
 def test_unknown_framework_name():
     with pytest.raises(FrameworkError, match=r"no framework 'nope'.*available: .*national"):
         load_framework("nope")
+
+
+def test_a_local_override_with_a_bad_weight(tmp_path):
+    path = tmp_path / "local.yaml"
+    path.write_text("extends: national\nindicators:\n  - id: burglary\n    weight: lots\n")
+    with pytest.raises(FrameworkError, match=r"local.yaml, indicators\[0\] \(burglary\): weight 'lots' is not a number"):
+        load_framework(path)

@@ -160,3 +160,28 @@ def test_demo_rolling12_matches_an_independent_recomputation():
     got = got.set_index(["area_code", "period_end"])["numerator"].sort_index()
     assert len(got) == len(expect) and len(ds.level("csp")) >= 250
     assert np.allclose(got.to_numpy(), expect.to_numpy(), equal_nan=True)
+
+
+def test_a_blank_member_household_leaves_the_force_without_households(tables):
+    tables["population"].loc[tables["population"]["area_code"] == "B", "households"] = np.nan
+    ds = Dataset(**tables)
+    force = indicators(ds, period="fy", level="force").query("indicator == 'burglary'").set_index("area_code")
+    assert force.loc["F1", "denominator"].isna().all() and force.loc["F1", "value"].isna().all()
+    assert (force.loc["F2", "denominator"] == 16_500).all()  # F2's only CSP has households
+
+
+def test_latest_is_the_latest_period_of_the_kind_asked_for():
+    ds = Dataset(**small_tables(months=("2023-01", "2024-08")))
+    assert indicators(ds, period="fy", period_end="latest")["period_end"].unique() == [pd.Timestamp("2024-03-01")]
+    assert indicators(ds, period="quarter", period_end="latest")["period_end"].unique() == [pd.Timestamp("2024-06-01")]
+    assert indicators(ds, period="month", period_end="latest")["period_end"].unique() == [pd.Timestamp("2024-08-01")]
+
+
+def test_an_indicator_whose_measures_are_never_recorded_has_no_value(tables):
+    tables["counts"] = tables["counts"][~tables["counts"]["measure"].str.contains(":")]
+    ds = Dataset(**tables)
+    got = indicators(ds, period="fy").set_index("indicator")
+    assert not got.loc["charge_rate", "complete"].any() and got.loc["charge_rate", "value"].isna().all()
+    assert got.loc["violence", "complete"].all()
+    # a recorded measure beside unrecorded ones still counts (other-crime is never recorded in the fixture)
+    assert got.loc["all_crime", "complete"].all()
