@@ -7,8 +7,9 @@ A ``Dataset`` holds five tidy tables (see the README, "Data model"):
 - ``population``: area_code, year, population, households (households may be missing)
 - ``counts``: area_code, month (datetime64, first day of the month), measure, count (int64); sparse: a month
   inside the dataset's span with no row for an area and measure is a zero
-- ``missing``: area_code, month, reason: months with no data at all for an area (and everything below it);
-  never read as zero
+- ``missing``: area_code, month, measure, reason: months with no data for an area (and everything below it), for
+  every measure (measure blank) or for one measure (e.g. a force-month with street files but no stop-and-search
+  file); never read as zero
 
 Validation raises ``DataError`` naming the table (and file), row, column and what was expected.
 """
@@ -29,7 +30,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "characteristics": ("area_code",),
     "population": ("area_code", "year", "population", "households"),
     "counts": ("area_code", "month", "measure", "count"),
-    "missing": ("area_code", "month", "reason"),
+    "missing": ("area_code", "month", "measure", "reason"),
 }
 MONTH_DTYPE = "datetime64[ns]"
 
@@ -310,21 +311,32 @@ class Dataset:
                             f"for {a} in {y}; expected a population for every area and year with counts")
         self.counts = counts.sort_values(["area_code", "measure", "month"]).reset_index(drop=True)
 
-        miss = _require_columns(self.missing.reset_index(drop=True), "missing", o, optional=("reason",))
+        miss = _require_columns(self.missing.reset_index(drop=True), "missing", o, optional=("reason", "measure"))
         if "reason" not in miss.columns:
             miss = miss.assign(reason="missing")
+        if "measure" not in miss.columns:
+            miss = miss.assign(measure=None)
         miss = miss.assign(area_code=miss["area_code"].astype("str").str.strip())
         _known_areas(miss, codes, "missing", o)
+        measure = miss["measure"].astype("string").str.strip().replace("", pd.NA)
         miss = pd.DataFrame({"area_code": miss["area_code"], "month": parse_month(miss["month"], "missing", o),
-                             "reason": miss["reason"].astype("str")})
-        _no_duplicates(miss, ["area_code", "month"], "missing", o)
+                             "measure": measure, "reason": miss["reason"].astype("str")})
+        _no_duplicates(miss, ["area_code", "month", "measure"], "missing", o)
+        # A month missing for every measure, or for one measure, must have no counts of what it covers.
         near = counts[counts["area_code"].isin(miss["area_code"].unique()) & counts["month"].isin(miss["month"].unique())]
-        clash = near.assign(area_code=near["area_code"].astype("str")).merge(miss, on=["area_code", "month"])
-        if len(clash):
-            c = clash.iloc[0]
-            row = int(np.flatnonzero(((miss["area_code"] == c["area_code"]) & (miss["month"] == c["month"])).to_numpy())[0])
-            raise DataError(f"{_where('missing', o, row, 'month')}: {c['area_code']} {c['month']:%Y-%m} is marked "
-                            f"missing but counts has rows for it; expected a month to be either counted or missing")
+        near = near.assign(area_code=near["area_code"].astype("str"), measure=near["measure"].astype("str"))
+        whole = near.merge(miss[miss["measure"].isna()].drop(columns="measure"), on=["area_code", "month"])
+        one = near.merge(miss.dropna(subset=["measure"]).astype({"measure": "str"}), on=["area_code", "month", "measure"])
+        for clash, what in ((whole, ""), (one, " for its measure")):
+            if len(clash):
+                c = clash.iloc[0]
+                hit = (miss["area_code"] == c["area_code"]) & (miss["month"] == c["month"])
+                if what:
+                    hit &= miss["measure"] == c["measure"]
+                row = int(np.flatnonzero(hit.to_numpy())[0])
+                raise DataError(f"{_where('missing', o, row, 'month')}: {c['area_code']} {c['month']:%Y-%m} is marked "
+                                f"missing{what} but counts has {c['measure']!r} rows for it; expected a month to be "
+                                f"either counted or missing")
         self.missing = miss.sort_values(["area_code", "month"]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ convenience

@@ -12,7 +12,8 @@ Periods (``period_end`` is the first day of a period's last month):
 
 Areas above the level the counts are recorded at are built by summing numerators and denominators over the
 areas below them, never by averaging rates. A period that touches a month missing for the area (or for any
-area inside it, or for the area it sits in) is marked ``complete = False`` and has no numerator or value.
+area inside it, or for the area it sits in), for every measure or for one the indicator reads, is marked
+``complete = False`` and has no numerator or value.
 
 Population year: a period uses the mid-year estimate (30 June) of the latest June on or before the end of its
 last month (so 2024/25 uses mid-2024, a rolling 12 months ending May 2025 also mid-2024, one ending June 2025
@@ -173,11 +174,18 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     X = np.tensordot(member, sub, axes=(1, 0))
     month_pos = pd.Index(months)
 
+    # Missing months: for every measure, and per measure where a single source was absent.
     miss = np.zeros((len(codes), len(months)))
+    miss_by_measure: dict[str, np.ndarray] = {}
     if len(dataset.missing):
         hit = dataset.missing.merge(_affected(dataset, level, codes), on="area_code")
-        hit = hit.drop_duplicates(["target", "month"])
-        miss[codes.get_indexer(hit["target"]), month_pos.get_indexer(hit["month"])] = 1
+        for measure, part in hit.groupby(hit["measure"].fillna(""), sort=False):
+            part = part.drop_duplicates(["target", "month"])
+            where = (codes.get_indexer(part["target"]), month_pos.get_indexer(part["month"]))
+            if measure:
+                miss_by_measure.setdefault(measure, np.zeros_like(miss))[where] = 1
+            else:
+                miss[where] = 1
 
     # Window sums by differences of cumulative sums.
     def window_sum(arr: np.ndarray) -> np.ndarray:
@@ -185,7 +193,7 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         return c[:, win["end"].to_numpy() + 1] - c[:, win["start"].to_numpy()]
 
     Xw = window_sum(X)  # [area, window, measure]
-    missing_w = window_sum(miss)  # [area, window]
+    missing_all = window_sum(miss)  # [area, window]
     pop_years = population_year(win["period_end"])
     n_area, n_win = len(codes), len(win)
 
@@ -197,6 +205,7 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     method = np.full(shape, None, dtype=object)
     complete_all = np.zeros(shape, dtype=bool)
     year_all = np.full(shape, -1)
+    missing_ind = np.zeros(shape, dtype=int)
     populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for j, ind in enumerate(fw):
         num = Xw[:, :, [m_index[m] for m in ind.numerator]].sum(axis=2)
@@ -210,6 +219,9 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         else:
             den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
         unavailable = bool(ind.measures() & above) or not (set(ind.numerator) & recorded)
+        gaps = [miss_by_measure[m] for m in ind.measures() if m in miss_by_measure]
+        missing_w = window_sum(np.maximum(miss, np.maximum.reduce(gaps))) if gaps else missing_all
+        missing_ind[:, :, j] = missing_w
         complete = (missing_w == 0) & (not unavailable)
         complete_all[:, :, j] = complete
         num_all[:, :, j] = np.where(complete, num, np.nan)
@@ -242,7 +254,7 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         "numerator": num_all.ravel(), "denominator": den_all.ravel(),
         "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": method.ravel(),
         "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
-        "months_missing": missing_w.astype(int)[area_i, win_i],
+        "months_missing": missing_ind.ravel(),
         "complete": complete_all.ravel(),
         "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
     })

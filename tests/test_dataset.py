@@ -88,7 +88,7 @@ def test_bad_level_and_duplicate_area(tables):
 
 def test_a_month_cannot_be_both_counted_and_missing(tables):
     tables["missing"] = pd.DataFrame({"area_code": ["A"], "month": ["2023-02"], "reason": ["no file"]})
-    with pytest.raises(DataError, match=r"missing, row 1, column .month.: A 2023-02 is marked missing but counts has rows"):
+    with pytest.raises(DataError, match=r"missing, row 1, column .month.: A 2023-02 is marked missing but counts has 'burglary' rows"):
         Dataset(**tables)
 
 
@@ -117,3 +117,13 @@ def test_an_ambiguous_name_asks_for_the_code(tables):
     with pytest.raises(KeyError, match=r"'force two' names several areas .*: C \(csp\), F2 \(force\); give the code"):
         ds.area("force two")
     assert ds.area("C")["area_name"] == "Force Two"
+
+
+def test_a_month_missing_for_one_measure(tables):
+    tables["missing"] = pd.DataFrame({"area_code": ["A"], "month": ["2023-02"], "measure": ["stop-and-search"],
+                                      "reason": ["no stop-and-search file"]})
+    ds = Dataset(**tables)
+    assert ds.missing["measure"].tolist() == ["stop-and-search"]
+    tables["missing"]["measure"] = "burglary"
+    with pytest.raises(DataError, match=r"A 2023-02 is marked missing for its measure but counts has 'burglary' rows"):
+        Dataset(**tables)

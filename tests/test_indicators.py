@@ -185,3 +185,18 @@ def test_an_indicator_whose_measures_are_never_recorded_has_no_value(tables):
     assert got.loc["violence", "complete"].all()
     # a recorded measure beside unrecorded ones still counts (other-crime is never recorded in the fixture)
     assert got.loc["all_crime", "complete"].all()
+
+
+def test_a_month_missing_for_one_measure_touches_only_indicators_that_read_it(tables):
+    gone = (tables["counts"]["area_code"] == "B") & (tables["counts"]["month"] == "2024-05") & \
+        tables["counts"]["measure"].str.startswith("shoplifting")
+    tables["counts"] = tables["counts"][~gone]
+    tables["missing"] = pd.DataFrame({"area_code": ["B", "B"], "month": ["2024-05", "2024-05"],
+                                      "measure": ["shoplifting", "shoplifting:charged"], "reason": "no file"})
+    ds = Dataset(**tables)
+    got = indicators(ds, period="fy", areas="B").set_index(["indicator", "period_end"])
+    late = pd.Timestamp("2025-03-01")
+    assert not got.loc[("shoplifting", late), "complete"] and got.loc[("shoplifting", late), "months_missing"] == 1
+    assert not got.loc[("all_crime", late), "complete"]  # all crime sums shoplifting too
+    assert got.loc[("violence", late), "complete"] and got.loc[("burglary", late), "complete"]
+    assert got.loc[("shoplifting", pd.Timestamp("2024-03-01")), "complete"]
