@@ -41,6 +41,7 @@ from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
 from .framework import load_framework
+from .frames import as_object, index_of, polarity_sign, row_keys
 from .indicators import indicators
 
 LEVELS = ("csp", "force")
@@ -169,17 +170,17 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 
     areas = pd.Index(pd.unique(cur["area_code"]))
     inds = pd.Index([i.id for i in fw])
-    keys = pd.Index(_trends.row_keys(cur, areas, inds))
+    keys = pd.Index(row_keys(cur, areas, inds))
 
     def align(frame: pd.DataFrame, names) -> None:
-        at = pd.Index(_trends.row_keys(frame, areas, inds)).get_indexer(keys) if len(frame) else np.full(n, -1)
+        at = pd.Index(row_keys(frame, areas, inds)).get_indexer(keys) if len(frame) else np.full(n, -1)
         for c in names:
             if not len(frame):
                 cols[c] = np.full(n, None, dtype=object)
             elif pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
                 cols[c] = _take(frame[c].to_numpy(), at, n)
             else:
-                cols[c] = _take(_trends.as_object(frame[c]), at, n)
+                cols[c] = _take(as_object(frame[c]), at, n)
 
     # Targets.
     tg = None
@@ -201,8 +202,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     elif code is not None:
         monthly = monthly[monthly["area_code"] == code]
     sp = _trends.spc(monthly, period_end=ends, months=spc_months, mode=spc_mode,
-                     targets=None if tg is None or not len(tg) else
-                     tg.assign(target_value=_target_values(tg, mine)))
+                     targets=None if tg is None or not len(tg) else _targets.target_values(tg, mine))
     align(sp, ["spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method"])
 
     # Fingertips recent trend on financial years.
@@ -210,7 +210,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     align(ft, ["recent_trend", "trend_marker", "trend_method"])
 
     # Gap closing at the current rate of change.
-    pol = _trends.as_object(cur["polarity"])
+    pol = as_object(cur["polarity"])
     value = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
     cols["gap_months"], cols["gap_status"] = _targets.gap_arrays(value, cols["benchmark"], cols["monthly_change"],
                                                                  pol, "benchmark")
@@ -219,21 +219,21 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     cols["gap_method"] = ("months to reach the MSG benchmark (and the group's best quartile) at the current rate "
                           "of change: (value - value 12 months before) / 12 per month")
 
-    ind_codes = _trends.index_of(cur["indicator"], inds)
+    ind_codes = index_of(cur["indicator"], inds)
     weights = np.array([i.weight for i in fw], dtype="float64")[ind_codes]
     boost = np.where(np.array([i.priority for i in fw])[ind_codes], 1.5, 1.0)
     outcome = np.array([any(":" in m for m in i.numerator) for i in fw])[ind_codes]
     last = r12["period_end"].max()
     lagged = outcome & (cur["period_end"] > last - pd.DateOffset(months=outcome_lag_months)).to_numpy()
     cols["weight"] = weights
-    cols["value_method"] = _trends.as_object(cur["method"])
+    cols["value_method"] = as_object(cur["method"])
     _exceptions(cols, cur, min_change_pct, weights * boost, lagged)
     rule_txt = EXCEPTION_RULE.format(min=f"{min_change_pct:g}", lag=outcome_lag_months)
     cols["exception_rule"] = rule_txt
     cols["priority_rule"] = PRIORITY_RULE
 
     base = [c for c in COLUMNS if c in cur.columns and c not in cols]
-    order = np.lexsort((ind_codes, _trends.index_of(cur["area_code"], areas), -cols["priority"],
+    order = np.lexsort((ind_codes, index_of(cur["area_code"], areas), -cols["priority"],
                         ~cols["exception"], -cur["period_end"].to_numpy().astype("int64")))
     sorted_cols = {c: (v if np.isscalar(v) or v is None else v[order]) for c, v in cols.items()}
     table = pd.concat([cur[base].take(order).reset_index(drop=True),
@@ -295,28 +295,18 @@ def _full(v, n: int):
     return v
 
 
-def _target_values(tg: pd.DataFrame, r12: pd.DataFrame) -> np.ndarray:
-    """Target values (absolute) for the SPC assurance icon: level, or baseline x (1 -/+ pct)."""
-    base = tg.merge(r12[["area_code", "indicator", "period_end", "value"]].rename(
-        columns={"period_end": "baseline_end"}), on=["area_code", "indicator", "baseline_end"], how="left")["value"]
-    pct = tg["change_pct"].to_numpy(dtype="float64")
-    sign = np.where(tg["direction"] == "reduce", -1.0, 1.0)
-    return np.where(np.isnan(pct), tg["level"].to_numpy(dtype="float64"),
-                    base.to_numpy(dtype="float64", na_value=np.nan) * (1 + sign * pct / 100))
-
-
 def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.ndarray, lagged: np.ndarray) -> None:
     """Adds exception, priority, reasons and notes to ``c`` (vectorised; texts built only for flagged rows)."""
     n = len(cur)
     obj = lambda x: np.asarray(x, dtype=object)  # noqa: E731
     flt = lambda x: pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)  # noqa: E731
     sig, judge = obj(c["significance"]), obj(c["peer_judgement"])
-    pol = _trends.as_object(cur["polarity"])
     val = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
     worse = judge == "worse"
     strong = (sig == "High (0.001)") | (sig == "Low (0.001)")
-    with np.errstate(invalid="ignore"):
-        beyond = np.where(pol == "high_is_good", val < flt(c["band_lower"]), val > flt(c["band_upper"]))
+    with np.errstate(invalid="ignore"):                 # beyond the band on the bad side
+        beyond = np.where(polarity_sign(as_object(cur["polarity"])) > 0, val < flt(c["band_lower"]),
+                          val > flt(c["band_upper"]))
     msg_ex = worse & strong & beyond
     travel = obj(c["travel"])
     pct, p = flt(c["change_pct"]), flt(c["p_value"])

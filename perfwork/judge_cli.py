@@ -14,9 +14,16 @@ import pandas as pd
 from .dataset import Dataset
 
 
-def _data_options(p: argparse.ArgumentParser) -> None:
+def _shared_options(p: argparse.ArgumentParser, groups_help: str, k_help: str) -> None:
+    """The options of both commands: --level, --groups, --k and the data source (--data / --store).
+
+    When --level is not given, the CLI's main sets it from the first --area (``cli.main``)."""
     from .cli import add_data_options  # imported here: cli imports this module
 
+    p.add_argument("--level", default=None, choices=["csp", "force"],
+                   help="level of the areas and their groups (default: the level of the first --area, else csp)")
+    p.add_argument("--groups", metavar="CSV", default=None, help=groups_help)
+    p.add_argument("--k", type=int, default=None, help=k_help)
     add_data_options(p)
 
 
@@ -28,16 +35,12 @@ def add_peers_commands(subparsers) -> argparse.ArgumentParser:
                     "the area characteristics) and the characteristics that separate them most. Or load official "
                     "groups (e.g. CIPFA nearest neighbours) from a CSV with --groups.")
     p.add_argument("--area", required=True, action="append", help="area code or name (repeat for several)")
-    p.add_argument("--level", default=None, choices=["csp", "force"],
-                   help="level of the groups (default: the level of --area)")
-    p.add_argument("--k", type=int, default=None, help="peers per group (default: 15 for CSPs, 7 for forces)")
     p.add_argument("--weights", default=None,
                    help="a weight set in parameters/msg_weights.yaml (e.g. crime_drivers) or a YAML file")
-    p.add_argument("--groups", metavar="CSV", default=None,
-                   help="load groups from a CSV (area_code,peer_code pairs, or one area's list of peers)")
     p.add_argument("--top", type=int, default=3, help="characteristics to name per peer (default: 3)")
     p.add_argument("--csv", metavar="FILE", help="also write the area's group to a CSV file")
-    _data_options(p)
+    _shared_options(p, groups_help="load groups from a CSV (area_code,peer_code pairs, or one area's list of peers)",
+                    k_help="peers per group (default: 15 for CSPs, 7 for forces)")
     p.set_defaults(func=cmd_peers, needs_data=True)
     return p
 
@@ -51,16 +54,12 @@ def add_assess_commands(subparsers) -> argparse.ArgumentParser:
                     "reasons in words, ordered by priority. Without --area every area of the level is assessed.")
     p.add_argument("--area", default=None, action="append",
                    help="area code or name, repeat for several (default: every area of --level)")
-    p.add_argument("--level", default=None, choices=["csp", "force"],
-                   help="level (default: the level of --area, else csp)")
     p.add_argument("--period-end", metavar="YYYY-MM", default=None,
                    help="last month of the 12 months judged (default: the latest; 'all' for every month)")
     p.add_argument("--framework", default="national", help="framework name or YAML path (default: %(default)s)")
     p.add_argument("--targets", default=None,
                    help="target YAML file, folder or name in parameters/targets ('demo' = all there; 'none' to skip; "
                         "default: the demo targets for the demo data, none otherwise)")
-    p.add_argument("--groups", metavar="CSV", default=None, help="peer groups from a CSV instead of building MSGs")
-    p.add_argument("--k", type=int, default=None, help="peers per Most Similar Group")
     p.add_argument("--benchmark", choices=["pooled", "mean"], default="pooled",
                    help="MSG benchmark: pooled sum/sum (default) or the mean of members' values")
     p.add_argument("--exclude-self", action="store_true", help="leave the area out of its own benchmark")
@@ -69,7 +68,9 @@ def add_assess_commands(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="show every indicator, not only the exceptions")
     p.add_argument("--csv", metavar="FILE", help="write the full table to a CSV file")
     p.add_argument("--xlsx", metavar="FILE", help="write the table to an Excel workbook (a sheet per domain + Method)")
-    _data_options(p)
+    _shared_options(p, groups_help="peer groups from a CSV instead of building MSGs (pairs, or one area's list "
+                                   "of peers with one --area)",
+                    k_help="peers per Most Similar Group (default: 15 for CSPs, 7 for forces)")
     p.set_defaults(func=cmd_assess, needs_data=True)
     return p
 
@@ -81,27 +82,20 @@ def _areas(args, dataset: Dataset) -> list[str]:
     return [str(dataset.area(a)["area_code"]) for a in raw]
 
 
-def _level(args, dataset: Dataset, default: str = "csp") -> str:
-    if getattr(args, "level", None):
-        return args.level
-    codes = _areas(args, dataset)
-    if codes:
-        return str(dataset.area(codes[0])["level"])
-    return default
+def _level(args) -> str:
+    """--level; ``cli.main`` has already set it from the first --area when it was not given."""
+    return str(getattr(args, "level", None) or "csp")
 
 
 def _groups(args, dataset: Dataset, level: str) -> pd.DataFrame:
     from . import peers
 
     if args.groups:
+        # One area's list of peers (no peer column) belongs to the one --area given; a pairs file to everyone.
         codes = _areas(args, dataset)
-        code = codes[0] if len(codes) == 1 else None
-        try:
-            return peers.load_groups(args.groups, dataset=dataset, level=level, k=args.k)
-        except peers.PeerGroupError as exc:
-            if "pass area=" in str(exc) and code is not None:
-                return peers.load_groups(args.groups, dataset=dataset, level=level, area=code, k=args.k)
-            raise
+        one_list = peers.groups_layout(args.groups) == "list" and len(codes) == 1
+        return peers.load_groups(args.groups, dataset=dataset, level=level, area=codes[0] if one_list else None,
+                                 k=args.k)
     return peers.most_similar(dataset, k=args.k, weights=getattr(args, "weights", None), level=level)
 
 
@@ -131,7 +125,7 @@ def peers_text(groups: pd.DataFrame, area: str, top: int = 3) -> str:
 
 
 def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
-    level = _level(args, dataset)
+    level = _level(args)
     codes = _areas(args, dataset)
     groups = _groups(args, dataset, level)
     if args.csv:
@@ -144,7 +138,7 @@ def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
 def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
     from .assess import assess, exception_table, to_xlsx
 
-    level = _level(args, dataset)
+    level = _level(args)
     codes = _areas(args, dataset)
     if args.targets is None:
         targets = "demo" if dataset.name == "demo" else None

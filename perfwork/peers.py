@@ -35,7 +35,7 @@ For every area, indicator and period the group members' numerators and denominat
   (``High (0.001)``, ``High (0.025)``, ``Low (0.001)``, ``Low (0.025)``, ``Not significant``), read with the
   indicator's polarity as better / worse / similar (or higher / lower when there is no judgement). Optionally
   against overdispersion-adjusted limits (Spiegelhalter 2005, additive random effects estimated within the
-  group).
+  group), in the groups where the adjustment is applied.
 - band: group mean +/- 1 SD of members' values (iQuanta style). Descriptive, not a test.
 - rank within the group including the area (1 = best given polarity; 1 = highest when polarity is none),
   quartile (1 = best quarter), the best-quartile threshold and the gap to it.
@@ -50,7 +50,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import stats
 from .dataset import LEVELS, DataError, Dataset
+from .frames import as_object
 
 PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
 WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"
@@ -130,14 +132,6 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
     return clean, {str(k): str(v) for k, v in tr.items()}, label
 
 
-def weight_sets() -> pd.DataFrame:
-    """The named weight sets in ``parameters/msg_weights.yaml`` (name, level, description)."""
-    doc = yaml.safe_load(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
-    rows = [{"name": n, "level": (b or {}).get("level", ""), "description": str((b or {}).get("description", "")).strip()}
-            for n, b in ((doc or {}).get("sets", {}) or {}).items()]
-    return pd.DataFrame(rows, columns=["name", "level", "description"])
-
-
 # ---------------------------------------------------------------------------------------------------- build
 def _derived_characteristics(dataset: Dataset, level: str, codes: pd.Series) -> pd.DataFrame | None:
     """Characteristics of ``level`` areas as population-weighted means of the areas below them that have
@@ -215,6 +209,9 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     x, note = _level_characteristics(dataset, level, variables)
     variables = list(x.columns)
     n = len(x)
+    if n < 2:
+        raise PeerGroupError(f"{dataset.name}: level {level!r} has only {n} area ({x.index[0]}); a level with fewer "
+                             f"than 2 areas has no peers to compare with")
     k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
         raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
@@ -283,6 +280,33 @@ def _err(path, row: int | None, column: str | None, msg: str) -> PeerGroupError:
     return PeerGroupError(f"{where}: {msg}")
 
 
+def _layout(columns) -> tuple[dict, str | None, str | None]:
+    """({normalised name: column}, the area column, the peer column) of a peer-group file's header."""
+    cols = {_norm(c): c for c in columns}
+    a_col = next((cols[a] for a in AREA_ALIASES if a in cols), None)
+    p_col = next((cols[p] for p in PEER_ALIASES if p in cols), None)
+    return cols, a_col, p_col
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig", **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise PeerGroupError(f"{path}: not a readable CSV ({exc})") from None
+
+
+def groups_layout(path: str | Path) -> str:
+    """The layout of a peer-group CSV, from its header: "pairs" (area and peer columns: every area's peers),
+    "list" (an area column only: one area's list of peers, load it with ``area=``) or "unknown"."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no peer-group file at {path}")
+    _, a_col, p_col = _layout(_read_csv(path, nrows=0).columns)
+    if a_col is None:
+        return "unknown"
+    return "pairs" if p_col is not None else "list"
+
+
 def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "csp", area: str | None = None,
                 k: int | None = None) -> pd.DataFrame:
     """Official or custom peer groups from a CSV.
@@ -294,6 +318,8 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
     - one area's list of peers (e.g. a CIPFA nearest-neighbour list: ``area_code,area_name`` or ``Code,Name``,
       the area itself not listed): pass ``area=`` with the code of the area whose peers they are.
 
+    ``groups_layout(path)`` tells the two apart from the header.
+
     ``k`` keeps only each area's first k peers. With ``dataset`` every code must be an area of ``level``.
     Self-pairs, duplicate pairs, blank and unknown codes raise ``PeerGroupError`` naming the file, row and
     column. Returns the ``most_similar`` shape (distance is NaN) with a ``source`` column.
@@ -301,13 +327,8 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no peer-group file at {path}")
-    try:
-        raw = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise PeerGroupError(f"{path}: not a readable CSV ({exc})") from None
-    cols = {_norm(c): c for c in raw.columns}
-    a_col = next((cols[a] for a in AREA_ALIASES if a in cols), None)
-    p_col = next((cols[p] for p in PEER_ALIASES if p in cols), None)
+    raw = _read_csv(path)
+    cols, a_col, p_col = _layout(raw.columns)
     if a_col is not None and p_col is not None:
         if area is not None:
             raw = raw[raw[a_col].str.strip() == area]
@@ -456,7 +477,6 @@ def explain(groups: pd.DataFrame, area: str, top: int = 3) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- compare
 BENCHMARKS = ("pooled", "mean")
 OVERDISPERSION = ("none", "auto", "always")
-Z95, Z998 = 1.959963984540054, 3.090232306167813
 
 
 def _member_index(groups: pd.DataFrame, codes: pd.Index, include_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -511,9 +531,11 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
       25th percentile of the group for low-is-good, 75th for high-is-good), ``gap_to_benchmark`` and
       ``gap_to_best_quartile`` (value minus the reference; positive = above it);
     - with ``overdispersion`` "auto" or "always": ``od_applied`` and ``tau2`` (Spiegelhalter's additive
-      random-effects variance estimated within each group, on the scale of ``stats.overdispersion``), and the
-      significance read against limits widened by it. "auto" applies it when k*phi exceeds the chi-squared
-      95% point on k-1 degrees of freedom.
+      random-effects variance estimated within each group, on the scale of ``stats.overdispersion``; 0 where
+      not applied). Where it is applied the significance is read against normal limits widened to
+      sqrt(s^2 + tau^2); everywhere else it is exactly the plain comparison (the area's own 95%/99.8% limits,
+      as with "none"). "auto" applies it when k*phi exceeds the chi-squared 95% point on k-1 degrees of
+      freedom, "always" whenever tau^2 > 0. ``significance_method`` says, row by row, which test was used.
     """
     mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion)
     out = values[mask].reset_index(drop=True) if not mask.all() else values.reset_index(drop=True)
@@ -552,8 +574,6 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
 
     first = np.zeros(n_cells, dtype=np.int64)
     first[c_row[::-1]] = np.arange(len(c_row))[::-1]              # a row of each cell, for its indicator's facts
-    from .trends import as_object
-
     kind_all = as_object(values["kind"])
     pol_all = as_object(values["polarity"])
     kind_c, pol = kind_all[first], pol_all[first]
@@ -632,13 +652,21 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         ci_txt = np.array([str(u).replace(" 95%", "") for u in ci_uni] + ["no value"], dtype=object)[ci_code]
     else:
         ci_txt = np.full(int(mask.sum()), "no value", dtype=object)
+    method = ci_txt + (" 95%/99.8% CI vs " + bench_txt)
     if overdispersion != "none":
-        od_txt = np.where(applied, f", overdispersion-adjusted ({overdispersion}: Spiegelhalter random effects, "
-                                   f"tau2 estimated within the group)",
-                          f", overdispersion {overdispersion}: not applied (no excess variation in the group)")
-        cols["significance_method"] = ci_txt + (" 95%/99.8% CI vs " + bench_txt) + od_txt
-    else:
-        cols["significance_method"] = ci_txt + (" 95%/99.8% CI vs " + bench_txt)
+        why = ("no excess variation in the group" if overdispersion == "always" else
+               "k phi within the chi-squared 95% point: no significant excess variation in the group")
+        method = method + f", Spiegelhalter overdispersion {overdispersion}: not applied ({why})"
+        if applied.any():
+            # one text per (scale, tau2): formatting only the distinct values keeps long histories fast
+            prop_row = rows["kind"][applied] == "proportion"
+            t_code, t_uni = pd.factorize(tau2[applied] * np.where(prop_row, -1.0, 1.0))
+            scale = np.where(t_uni < 0, "normal", "normal (square-root scale)")
+            texts = np.array([f"{sc} 95%/99.8% limits vs {bench_txt}, Spiegelhalter overdispersion applied "
+                              f"({overdispersion}), tau2={abs(t):.4g} estimated within the group"
+                              for sc, t in zip(scale, t_uni)], dtype=object)
+            method[applied] = texts[t_code]
+    cols["significance_method"] = method
     return mask, cols
 
 
@@ -657,20 +685,32 @@ def _quantiles(x: np.ndarray, n: np.ndarray, qs) -> list[np.ndarray]:
     return out
 
 
+def _od_scale(num, den, theta, proportion):
+    """Spiegelhalter's scale, as ``stats.overdispersion``: (y, target, s^2) with proportions y = x / n, target
+    p0, s^2 = p0 (1 - p0) / n; rates and counts y = sqrt(x / n), target sqrt(r0), s^2 = 1 / (4 n). ``theta``
+    is the benchmark per unit (p0 or r0). Used for the tau^2 estimate and for the adjusted test alike."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.where(proportion, num / den, np.sqrt(num / den))
+        target = np.where(proportion, theta, np.sqrt(theta))
+        s2 = np.where(proportion, theta * (1 - theta) / den, 1.0 / (4.0 * den))
+    return y, target, s2
+
+
 def _spiegelhalter(nb, db, bm, mult, proportion, mode):
-    """tau^2 per [group, cell] from the members' z-scores against the group benchmark (METHODS §2), on the
-    scale ``stats.overdispersion`` uses: proportions p with s^2 = p0 (1 - p0) / n; rates sqrt(x / n) with
-    s^2 = 1 / (4 n). Vectorised over every group and cell at once."""
+    """tau^2 and whether it is applied, per [group, cell], from the members' z-scores against the group
+    benchmark (METHODS §2), on the scale of ``stats.overdispersion`` (``_od_scale``).
+
+    This is ``stats.overdispersion`` vectorised over every group and cell at once, and the only tau^2 estimate
+    in this module: stats' function takes one set of units per call, and a full history has hundreds of
+    thousands of (group, indicator, period end) sets, far too many for one call each. The tests check that the
+    two agree."""
     from scipy.stats import chi2
 
     prop = proportion[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = (bm / mult)[:, None, :]                               # benchmark per unit
-        used = db > 0
-        y = np.where(prop, nb / db, np.sqrt(nb / db))
-        target = np.where(prop, theta, np.sqrt(theta))
-        s2 = np.where(prop, theta * (1 - theta) / db, 1.0 / (4.0 * db))
-        used &= s2 > 0
+        y, target, s2 = _od_scale(nb, db, theta, prop)
+        used = (db > 0) & (s2 > 0)
         z2 = np.where(used, (y - target) ** 2 / s2, 0.0)
         k = used.sum(axis=1)
         kphi = z2.sum(axis=1)
@@ -682,54 +722,56 @@ def _spiegelhalter(nb, db, bm, mult, proportion, mode):
     return np.where(applied, tau2, 0.0), applied
 
 
-def _significance(rows: dict, tau2: np.ndarray | None) -> np.ndarray:
-    """PHE labels: each row's own 95% and 99.8% limits (Byar / exact Poisson for rates and counts, Wilson for
-    proportions) against its benchmark (``stats.compare_to_benchmark``). With ``tau2``: z-scores against the
-    benchmark on the ``stats.overdispersion`` scale, widened to sqrt(s^2 + tau^2), at 1.96 / 3.09."""
-    from . import stats
+def _significance(rows: dict, tau2: np.ndarray | None = None) -> np.ndarray:
+    """PHE labels from ``stats.compare_to_benchmark``: 95% and 99.8% limits against each row's benchmark.
 
+    Rows without an overdispersion adjustment (``tau2`` None or 0) use the area's own limits (Byar / exact
+    Poisson for rates and counts, Wilson for proportions), exactly as with ``overdispersion="none"``. Rows with
+    tau^2 > 0 use normal limits on the ``_od_scale`` scale, value -/+ z sqrt(s^2 + tau^2) with
+    z = ``stats.z_value`` (s^2 from the benchmark, as the funnel), transformed back; reading them against the
+    benchmark is the z-test (y - target) / sqrt(s^2 + tau^2) beyond 1.96 / 3.09."""
     num = np.asarray(rows["numerator"], dtype="float64")
     kind = np.asarray(rows["kind"], dtype=object)
     den = np.where(kind == "count", 1.0, np.asarray(rows["denominator"], dtype="float64"))
     bm = np.asarray(rows["benchmark"], dtype="float64")
     mult = np.where(kind == "count", 1.0, np.asarray(rows["multiplier"], dtype="float64"))
     ok = ~np.isnan(num) & ~np.isnan(den) & (den > 0) & ~np.isnan(bm)
+    adjusted = ok & (tau2 > 0) if tau2 is not None else np.zeros(len(num), dtype=bool)
+    is_prop = kind == "proportion"
+    lim = np.full((4, len(num)), np.nan)
+    for mask, fn in ((ok & ~adjusted & is_prop, stats.proportion_ci), (ok & ~adjusted & ~is_prop, stats.rate_ci)):
+        if not mask.any():
+            continue
+        for j, level in enumerate(stats.SIGNIFICANCE_LEVELS):
+            ci = fn(num[mask], den[mask], multiplier=1.0, level=level)
+            lim[2 * j, mask] = ci["lower"].to_numpy() * mult[mask]
+            lim[2 * j + 1, mask] = ci["upper"].to_numpy() * mult[mask]
+    if adjusted.any():
+        a = adjusted
+        prop = is_prop[a]
+        y, _, s2 = _od_scale(num[a], den[a], bm[a] / mult[a], prop)
+        se = np.sqrt(s2 + tau2[a])
+        for j, level in enumerate(stats.SIGNIFICANCE_LEVELS):
+            half = stats.z_value(level) * se
+            lo, hi = y - half, y + half
+            lim[2 * j, a] = np.where(prop, lo, np.maximum(lo, 0.0) ** 2) * mult[a]
+            lim[2 * j + 1, a] = np.where(prop, hi, hi ** 2) * mult[a]
+    lab = stats.compare_to_benchmark(lim[0], lim[1], lim[2], lim[3], np.where(ok, bm, np.nan))
     out = np.full(len(num), None, dtype=object)
-    if tau2 is None:
-        lim = np.full((4, len(num)), np.nan)
-        prop = ok & (kind == "proportion")
-        rate = ok & (kind != "proportion")
-        for mask, fn in ((prop, stats.proportion_ci), (rate, stats.rate_ci)):
-            if not mask.any():
-                continue
-            for j, level in enumerate((0.95, 0.998)):
-                ci = fn(num[mask], den[mask], multiplier=1.0, level=level)
-                lim[2 * j, mask] = ci["lower"].to_numpy() * mult[mask]
-                lim[2 * j + 1, mask] = ci["upper"].to_numpy() * mult[mask]
-        lab = stats.compare_to_benchmark(lim[0], lim[1], lim[2], lim[3], np.where(ok, bm, np.nan))
-        out[ok] = np.asarray(lab.astype(object))[ok]
-        return out
-    with np.errstate(invalid="ignore", divide="ignore"):
-        theta = bm / mult
-        prop = kind == "proportion"
-        y = np.where(prop, num / den, np.sqrt(num / den))
-        target = np.where(prop, theta, np.sqrt(theta))
-        s2 = np.where(prop, theta * (1 - theta) / den, 1.0 / (4.0 * den))
-        z = (y - target) / np.sqrt(s2 + tau2)
-    lab = np.select([z > Z998, z > Z95, z < -Z998, z < -Z95],
-                    ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"], "Not significant")
-    out[ok] = lab[ok]
+    out[ok] = np.asarray(lab.astype(object))[ok]
     return out
 
 
 def judge(significance, polarity) -> np.ndarray:
-    """PHE label + polarity -> better / worse / similar (higher / lower / similar for polarity none);
-    'incomplete' where there is no label."""
-    sig = np.asarray(pd.Series(significance, dtype="object").fillna("").to_numpy(), dtype=object)
-    pol = np.broadcast_to(np.asarray(polarity, dtype=object), sig.shape)
-    high = (sig == "High (0.001)") | (sig == "High (0.025)")
-    low = (sig == "Low (0.001)") | (sig == "Low (0.025)")
-    out = np.select([sig == "", high & (pol == "low_is_good"), low & (pol == "low_is_good"),
-                     high & (pol == "high_is_good"), low & (pol == "high_is_good"), high, low],
-                    ["incomplete", "worse", "better", "better", "worse", "higher", "lower"], "similar")
-    return out.astype(object)
+    """PHE label + polarity -> better / worse / similar (higher / lower / similar for polarity none), by
+    ``stats.significance_reading``; 'incomplete' where there is no label. Vectorised: the reading is looked up
+    once per (polarity, label) pair."""
+    sig = pd.Series(significance, dtype="object")
+    s_code, s_uni = pd.factorize(sig)                                  # no label -> -1: the last column
+    pol = np.broadcast_to(np.asarray(polarity, dtype=object), (len(sig),))
+    p_code, p_uni = pd.factorize(pd.Series(pol, dtype="object"), use_na_sentinel=False)
+    table = np.full((len(p_uni), len(s_uni) + 1), "incomplete", dtype=object)
+    for i, p in enumerate(p_uni):
+        reading = stats.significance_reading(pd.Series(s_uni, dtype="object"), None if pd.isna(p) else p)
+        table[i, :-1] = reading.astype(object).where(reading.notna(), "incomplete").to_numpy()
+    return table[p_code, s_code]

@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 
 from .dataset import DataError
+from .frames import polarity_sign
 
 TARGET_DIR = Path(__file__).resolve().parents[1] / "parameters" / "targets"
 DIRECTIONS = ("reduce", "increase")
@@ -53,6 +54,9 @@ RAG_RULE = ("on track: latest rolling 12 months at or better than the trajectory
             "the target by the deadline; off track: otherwise")
 TARGET_COLUMNS = ("target_id", "area_code", "indicator", "baseline", "baseline_end", "direction", "change_pct",
                   "level", "deadline", "tolerance_pct", "description", "source")
+PROGRESS_COLUMNS = TARGET_COLUMNS + ("period_end", "baseline_value", "target_value", "trajectory", "value",
+                                     "monthly_change", "projection", "months_left", "target_status", "target_gap",
+                                     "target_rule")
 _KEYS = {"indicator", "area", "area_code", "baseline", "direction", "change_pct", "level", "deadline",
          "tolerance_pct", "description", "id"}
 
@@ -206,38 +210,53 @@ def _months_between(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ((b.year - a.year) * 12 + (b.month - a.month)).to_numpy()
 
 
+def _rolling12(values: pd.DataFrame) -> pd.DataFrame:
+    v = values[values["period"] == "rolling12"] if "period" in values.columns else values
+    return v[["area_code", "indicator", "period_end", "value"]]
+
+
+def target_values(targets: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """Each target's baseline and absolute target value: a copy of ``targets`` (``load_targets`` rows, or
+    anything it accepts) with ``baseline_value`` (the rolling 12 months ending ``baseline_end``; NaN when
+    ``values`` do not hold it or it is incomplete) and ``target_value`` (``level``, or baseline x
+    (1 -/+ change_pct / 100) for reduce / increase).
+
+    ``values``: an ``indicators(period="rolling12")`` frame holding the baseline months."""
+    targets = load_targets(targets)
+    v = _rolling12(values).rename(columns={"period_end": "baseline_end", "value": "baseline_value"})
+    base = targets[["area_code", "indicator", "baseline_end"]].merge(
+        v, on=["area_code", "indicator", "baseline_end"], how="left")["baseline_value"]
+    base = base.to_numpy(dtype="float64", na_value=np.nan)
+    pct = targets["change_pct"].to_numpy(dtype="float64")
+    sign = np.where(targets["direction"].to_numpy() == "reduce", -1.0, 1.0)
+    target = np.where(np.isnan(pct), targets["level"].to_numpy(dtype="float64"), base * (1 + sign * pct / 100))
+    return targets.assign(baseline_value=base, target_value=target)
+
+
 def progress(values: pd.DataFrame, targets: pd.DataFrame, period_end=None) -> pd.DataFrame:
     """Each target's position at each period end (all in ``values``, or only ``period_end``).
 
     ``values``: an ``indicators(period="rolling12")`` frame holding at least the baseline month, the period
-    ends and the 12 months before them. Returns one row per target and period end: target columns plus
-    baseline_value, target_value, trajectory, value, monthly_change, projection, months_left, target_status
-    (on track / at risk / off track / not started / incomplete), target_gap (value - trajectory) and
-    target_rule.
+    ends and the 12 months before them. Returns one row per target and period end (``PROGRESS_COLUMNS``):
+    target columns plus period_end, baseline_value, target_value (``target_values``), trajectory, value,
+    monthly_change, projection, months_left, target_status (on track / at risk / off track / not started /
+    incomplete), target_gap (value - trajectory) and target_rule.
     """
     targets = load_targets(targets)
-    v = values[values["period"] == "rolling12"] if "period" in values.columns else values
-    v = v[["area_code", "indicator", "period_end", "value", "complete"]]
+    v = _rolling12(values)
     if targets.empty:
-        return pd.DataFrame(columns=list(TARGET_COLUMNS) + ["period_end", "baseline_value", "target_value",
-                                                           "trajectory", "value", "monthly_change", "projection",
-                                                           "months_left", "target_status", "target_gap", "target_rule"])
+        return pd.DataFrame(columns=list(PROGRESS_COLUMNS))
     ends = v[["period_end"]].drop_duplicates()
     if period_end is not None:
         ends = ends[ends["period_end"].isin(pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))))]
-    t = targets.merge(ends, how="cross")
-    t = t.merge(v.rename(columns={"period_end": "baseline_end", "value": "baseline_value", "complete": "_bc"}),
-                on=["area_code", "indicator", "baseline_end"], how="left")
+    t = target_values(targets, v).merge(ends, how="cross")
     t = t.merge(v, on=["area_code", "indicator", "period_end"], how="left")
-    prev = v.assign(period_end=v["period_end"] + pd.DateOffset(months=12)).rename(
-        columns={"value": "_prev", "complete": "_pc"})
+    prev = v.assign(period_end=v["period_end"] + pd.DateOffset(months=12)).rename(columns={"value": "_prev"})
     t = t.merge(prev, on=["area_code", "indicator", "period_end"], how="left")
 
     reduce = (t["direction"] == "reduce").to_numpy()
     base = t["baseline_value"].to_numpy(dtype="float64", na_value=np.nan)
-    pct = t["change_pct"].to_numpy(dtype="float64")
-    target = np.where(np.isnan(pct), t["level"].to_numpy(dtype="float64"),
-                      base * (1 + np.where(reduce, -pct, pct) / 100))
+    target = t["target_value"].to_numpy(dtype="float64", na_value=np.nan)
     span = _months_between(t["baseline_end"], t["deadline"])
     done = _months_between(t["baseline_end"], t["period_end"])
     frac = np.clip(done / span, 0, 1)
@@ -260,7 +279,6 @@ def progress(values: pd.DataFrame, targets: pd.DataFrame, period_end=None) -> pd
         status = np.where(on, "on track", np.where(near | reaches, "at risk", "off track")).astype(object)
     status = np.where(np.isnan(value) | np.isnan(base), "incomplete", status)
     status = np.where(done <= 0, "not started", status)
-    t["target_value"] = target
     t["trajectory"] = np.where(done >= 0, traj, np.nan)
     t["monthly_change"] = slope
     t["projection"] = projection
@@ -268,15 +286,7 @@ def progress(values: pd.DataFrame, targets: pd.DataFrame, period_end=None) -> pd
     t["target_status"] = status
     t["target_gap"] = value - t["trajectory"]
     t["target_rule"] = [RAG_RULE.format(tol=f"{x:g}%") for x in t["tolerance_pct"]]
-    return t.drop(columns=["_bc", "_prev", "_pc", "complete"]).reset_index(drop=True)
-
-
-def target_text(row) -> str:
-    """'reduce by 10% from 2023/24 by Mar 2026: trajectory 41.2, latest 44.0 (at risk)'."""
-    if pd.isna(row.get("target_status")):
-        return ""
-    return (f"{row['description']}: trajectory {row['trajectory']:.3g}, latest {row['value']:.3g}, "
-            f"projected {row['projection']:.3g} vs target {row['target_value']:.3g} ({row['target_status']})")
+    return t[list(PROGRESS_COLUMNS)].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------- gap closing
@@ -288,12 +298,11 @@ def gap_closing(table: pd.DataFrame, reference: str = "benchmark", change_col: s
     value's change per month: the last 12 months' change / 12). Adds ``<prefix>_months`` (months to close, 0
     when already at or better than the reference, NaN otherwise) and ``<prefix>_status``: "at or better than
     <reference>", "closing: about N months", "not closing", "no judgement" (polarity none) or "incomplete".
+    Returns a new frame; ``table`` is left as it was.
     """
     months, status = gap_arrays(table["value"], table[reference], table[change_col], table["polarity"],
                                 reference.replace("_", " "))
-    table[f"{prefix}_months"] = months
-    table[f"{prefix}_status"] = status
-    return table
+    return table.assign(**{f"{prefix}_months": months, f"{prefix}_status": status})
 
 
 def gap_arrays(value, reference, rate, polarity, name: str = "benchmark") -> tuple[np.ndarray, np.ndarray]:
@@ -304,8 +313,8 @@ def gap_arrays(value, reference, rate, polarity, name: str = "benchmark") -> tup
         return pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
     value, ref, rate = f(value), f(reference), f(rate)
-    pol = np.asarray(polarity, dtype=object)
-    sign = np.where(pol == "low_is_good", 1.0, np.where(pol == "high_is_good", -1.0, np.nan))
+    good = polarity_sign(polarity)                       # +1: higher is better, -1: lower is better, 0: none
+    sign = np.where(good == 0, np.nan, -good)
     worse_by = (value - ref) * sign                      # > 0: the area is worse than the reference
     improving = -rate * sign                             # > 0: moving the good way, per month
     with np.errstate(invalid="ignore", divide="ignore"):

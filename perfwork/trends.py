@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import spc as _spc
 from . import stats
+from .frames import as_object, polarity_sign, row_keys
 
 IMPROVEMENT = {"low_is_good": "decrease", "high_is_good": "increase", "none": "neutral"}
 CHANGE_LEVEL = 0.95
@@ -35,30 +36,6 @@ RECORDING_NOTE = ("recorded crime is a full count: the tests model random (Poiss
 
 
 # ---------------------------------------------------------------------------------------------------- change
-def as_object(col) -> np.ndarray:
-    """A text column as a numpy object array, fast for Arrow strings (factorize, then take the uniques)."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    lookup = np.append(np.asarray(uniques, dtype=object), None)
-    return lookup[codes]
-
-
-def index_of(col, index: pd.Index) -> np.ndarray:
-    """``index.get_indexer(col)`` via the column's unique values (much faster for long Arrow string columns)."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    return np.append(index.get_indexer(uniques), -1)[codes]
-
-
-def row_keys(frame: pd.DataFrame, areas: pd.Index, inds: pd.Index, months_back: int = 0) -> np.ndarray:
-    """One int64 per (area, indicator, period_end) row: for aligning frames without string merges.
-    Unknown areas or indicators give -1."""
-    a = index_of(frame["area_code"], areas)
-    i = index_of(frame["indicator"], inds)
-    pe = pd.DatetimeIndex(frame["period_end"])
-    m = pe.year.to_numpy().astype(np.int64) * 12 + pe.month.to_numpy() - 1 - months_back
-    key = (a.astype(np.int64) * len(inds) + i) * 1_000_000 + m
-    return np.where((a < 0) | (i < 0), -1, key)
-
-
 def change(values: pd.DataFrame, level: float = CHANGE_LEVEL) -> pd.DataFrame:
     """Last 12 months against the previous 12, for every row of a rolling-12 ``indicators()`` frame.
 
@@ -120,11 +97,9 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
     out["direction"] = np.select([~has_prev, ~ok, up, down],
                                  ["no previous period", "incomplete", "increase", "decrease"],
                                  "no significant change").astype(object)
-    pol = as_object(values["polarity"])[sel]
-    worse = (up & (pol == "low_is_good")) | (down & (pol == "high_is_good"))
-    better = (down & (pol == "low_is_good")) | (up & (pol == "high_is_good"))
-    out["travel"] = np.select([~has_prev, ~ok, worse, better, up, down],
-                              ["no previous period", "incomplete", "deteriorating", "improving", "increasing",
+    good_way = polarity_sign(as_object(values["polarity"])[sel]) * (up.astype(float) - down)  # > 0 improving
+    out["travel"] = np.select([~has_prev, ~ok, good_way > 0, good_way < 0, up, down],
+                              ["no previous period", "incomplete", "improving", "deteriorating", "increasing",
                                "decreasing"], "no significant change").astype(object)
     if "label" in values.columns:
         lab_code, lab_uni = pd.factorize(values["label"])
@@ -137,16 +112,6 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
                                                  "exposures = population")], dtype=object)
     out["change_method"] = texts[np.select([kind == "count", kind == "proportion", per_house], [0, 1, 2], 3)]
     return out
-
-
-def change_text(row) -> str:
-    """'deteriorating: +18% vs previous 12 months, p<0.001' (or '' for no change)."""
-    t = row["travel"]
-    if t in ("no significant change", "no previous period") or pd.isna(t):
-        return ""
-    if t == "incomplete":
-        return "incomplete: a 12-month window touches a missing month"
-    return f"{t}: {row['change_pct']:+.0f}% vs previous 12 months, {p_text(row['p_value'])}"
 
 
 def p_text(p: float) -> str:
@@ -296,26 +261,7 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     return out
 
 
-def spc_text(row) -> str:
-    """'SPC: special cause concern (shift)' or ''."""
-    v = row.get("spc_variation")
-    if not isinstance(v, str) or v in ("common_cause",):
-        return ""
-    if v == "incomplete":
-        return "SPC: latest month missing"
-    rule = row.get("spc_rule")
-    return f"SPC: {v.replace('_', ' ')}" + (f" ({str(rule).replace('_', ' ')})" if isinstance(rule, str) else "")
-
-
 # ---------------------------------------------------------------------------------------------------- FY trend
-TREND_WORDS = {
-    ("Increasing", "high_is_good"): "getting better",
-    ("Increasing", "low_is_good"): "getting worse",
-    ("Decreasing", "high_is_good"): "getting worse",
-    ("Decreasing", "low_is_good"): "getting better",
-}
-
-
 def fy_values(rolling12: pd.DataFrame) -> pd.DataFrame:
     """Financial-year values from a rolling-12 frame: the windows ending in March (April to March)."""
     fy = rolling12[rolling12["period_end"].dt.month == 3]
@@ -347,20 +293,18 @@ def fy_trend(rolling12: pd.DataFrame, period_end=None, points: int = 5) -> pd.Da
         frames.append(fy[fy["period_end"] <= e].assign(asof=e))
     data = pd.concat(frames, ignore_index=True)
     results = []
-    for kind, part in data.groupby(data["kind"] == "proportion"):
-        if kind:
+    # stats.trend_marker reads the trend with one polarity per call ("Increasing and getting worse" ...)
+    for (proportion, polarity), part in data.groupby([data["kind"] == "proportion", data["polarity"]]):
+        if proportion:
             r = stats.trend_marker(part, year="fy_end_year", kind="proportion", numerator="numerator",
                                    denominator="denominator", value=None, lower=None, upper=None,
-                                   by=["area_code", "indicator", "asof"], points=points)
+                                   by=["area_code", "indicator", "asof"], polarity=polarity, points=points)
         else:
             r = stats.trend_marker(part, year="fy_end_year", kind="other", value="value", lower="lower",
-                                   upper="upper", by=["area_code", "indicator", "asof"], points=points)
+                                   upper="upper", by=["area_code", "indicator", "asof"], polarity=polarity,
+                                   points=points)
         results.append(r.assign(trend_method=r.attrs.get("method", "Fingertips recent trend")))
     res = pd.concat(results, ignore_index=True)
-    pol = rolling12.drop_duplicates("indicator").set_index("indicator")["polarity"]
-    res["polarity"] = res["indicator"].map(pol)
-    words = [TREND_WORDS.get((t, p)) for t, p in zip(res["recent_trend"], res["polarity"])]
-    res["trend_marker"] = [f"{t} and {w}" if w else t for t, w in zip(res["recent_trend"], words)]
     res = res.rename(columns={"n_points": "trend_points", "recent_trend_reason": "trend_reason"})
     res["trend_points"] = np.minimum(res["trend_points"], points)
     link = pd.DataFrame({"period_end": asof.index, "asof": asof.to_numpy()})
@@ -384,4 +328,4 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
                          screen_outliers=screen_outliers)
     pts.insert(0, "period_end", s["period_end"].to_numpy())
     pts.attrs["improvement"] = improvement
-    return pts.loc[:, ~pts.columns.duplicated()]
+    return pts

@@ -125,6 +125,20 @@ def test_options_and_history(ds, values):
     assert t["period_end"].iloc[0] == pd.Timestamp("2026-03-01")             # newest first
     assert t["benchmark_method"].str.startswith("mean of MSG members' values excl. self, k=10").all()
     assert t["significance_method"].str.contains("overdispersion").all()
+    # Rows whose group has no adjustment applied get exactly the plain comparison; applied rows say so.
+    plain = A.assess(ds, period_end=ends, values=values, benchmark="mean", include_self=False, k=10)
+    key = ["area_code", "indicator", "period_end"]
+    m = t.merge(plain, on=key, suffixes=("", "_plain"))
+    assert len(m) == len(t)
+    applied = m["significance_method"].str.contains("overdispersion applied")
+    assert applied.any() and (~applied).any()
+    same = m[~applied]
+    assert (same["significance"].fillna("-") == same["significance_plain"].fillna("-")).all()
+    assert (same["peer_judgement"] == same["peer_judgement_plain"]).all()
+    assert same["significance_method"].str.contains("CI vs mean of MSG members' values").all()
+    assert m.loc[applied, "significance_method"].str.contains("tau2=").all()
+    n_sig = lambda col: (m.loc[applied, col].fillna("Not significant") != "Not significant").sum()  # noqa: E731
+    assert n_sig("significance") < n_sig("significance_plain")
     with pytest.raises(ValueError, match="no rolling 12-month period ends in 2021-05"):
         A.assess(ds, period_end="2021-05", values=values)
     with pytest.raises(ValueError, match="is a force, not a csp"):
@@ -147,7 +161,14 @@ def test_force_level(ds):
     assert t["benchmark_method"].str.contains("k=7").all()
     r = _row(t, S["violence_force"], "violence")
     assert r["peer_judgement"] == "worse" and r["value"] > r["benchmark"]
-    assert isinstance(r["target_status"], str)
+    # Target (parameters/targets/DK-F21.yaml): reduce violence by 10% from 2023/24 by 2026/27. At Mar 2026,
+    # 24 of 36 months in, the value is worse than the trajectory but within the 5% tolerance: at risk.
+    r12 = indicators(ds, period="rolling12", level="force", areas=[S["violence_force"]])
+    base = r12[(r12["indicator"] == "violence") & (r12["period_end"] == "2024-03-01")]["value"].iloc[0]
+    assert r["target_value"] == pytest.approx(0.9 * base)
+    assert r["trajectory"] == pytest.approx(base + (0.9 * base - base) * 24 / 36)
+    assert r["trajectory"] < r["value"] <= 1.05 * r["trajectory"]
+    assert r["target_status"] == "at risk"
 
 
 def test_to_xlsx(table, tmp_path):
@@ -206,6 +227,20 @@ def test_cli_peers_and_assess(ds, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "why: worse than MSG (99.8%)" in out and "off track for target" in out
     assert len(pd.read_csv(csv)) == 21 and xlsx.exists()
+
+
+def test_cli_groups_from_one_areas_list(ds, capsys, tmp_path):
+    """A list of one area's peers (no peer column) is that of the one --area; with two areas it is an error."""
+    f = tmp_path / "cipfa.csv"
+    f.write_text("Code,Name\n" + "".join(f"DK-C{i:04d},peer {i}\n" for i in range(1, 11)))
+    args = _parser().parse_args(["peers", "--area", S["burglary_surge"], "--groups", str(f)])
+    assert args.func(args, ds) == 0
+    assert f"{S['burglary_surge']}): 10 peers" in capsys.readouterr().out
+    args = _parser().parse_args(["assess", "--area", S["burglary_surge"], "--groups", str(f), "--targets", "none"])
+    assert args.func(args, ds) == 0
+    args = _parser().parse_args(["peers", "--area", S["burglary_surge"], "--area", "DK-C0002", "--groups", str(f)])
+    with pytest.raises(peers.PeerGroupError, match="pass area="):
+        args.func(args, ds)
 
 
 def test_small_dataset_all_levels(small):

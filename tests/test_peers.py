@@ -271,11 +271,96 @@ def test_overdispersion_option_flags_fewer(latest, groups):
     od = peers.compare(latest, groups, overdispersion="auto")
     assert od["od_applied"].mean() > 0.5                                      # crime rates are overdispersed
     assert (od["peer_judgement"] == "worse").sum() < (plain["peer_judgement"] == "worse").sum() / 3
-    assert od["significance_method"].str.contains("Spiegelhalter").any()
-    none_applied = od[~od["od_applied"]]
-    assert none_applied["significance_method"].str.contains("not applied").all()
+    applied = od["od_applied"].to_numpy(dtype=bool)
+    assert od.loc[applied, "significance_method"].str.contains("Spiegelhalter overdispersion applied").all()
+    assert (od.loc[applied, "significance_method"].str.extract(r"tau2=([0-9.e+-]+)")[0].astype(float)
+            .to_numpy() == pytest.approx(od.loc[applied, "tau2"].to_numpy(), rel=1e-3))
+    assert od.loc[~applied, "significance_method"].str.contains("not applied").all()
+    assert not od.loc[~applied, "significance_method"].str.contains("tau2=").any()
+    # Where the adjustment is not applied the test is exactly the plain one ...
+    for c in ("significance", "peer_judgement"):
+        assert (od.loc[~applied, c].fillna("-").to_numpy() == plain.loc[~applied, c].fillna("-").to_numpy()).all(), c
+    # ... and where it is, the limits are wider: fewer significant, never a new or a stronger finding.
+    sig_plain = plain.loc[applied, "significance"].fillna("Not significant")
+    sig_od = od.loc[applied, "significance"].fillna("Not significant")
+    assert (sig_od != "Not significant").sum() < (sig_plain != "Not significant").sum() / 2
+    strength = {"Not significant": 0, "High (0.025)": 1, "Low (0.025)": -1, "High (0.001)": 2, "Low (0.001)": -2}
+    a, b = sig_od.map(strength).to_numpy(), sig_plain.map(strength).to_numpy()
+    assert ((a == 0) | (np.sign(a) == np.sign(b))).all() and (np.abs(a) <= np.abs(b)).all()
     # the benchmark and band do not change
     np.testing.assert_allclose(od["benchmark"], plain["benchmark"])
+
+
+def _rate_values(num: dict, den: dict, polarity: str = "low_is_good") -> pd.DataFrame:
+    ci = stats.rate_ci(list(num.values()), list(den.values()), multiplier=1000)
+    return pd.DataFrame({"area_code": list(num), "indicator": "x", "period": "rolling12",
+                         "period_end": pd.Timestamp("2025-03-01"), "numerator": [float(x) for x in num.values()],
+                         "denominator": [float(d) for d in den.values()], "value": ci["value"],
+                         "lower": ci["lower"], "upper": ci["upper"], "method": ci["method"].astype(str) + " 95%", "kind": "rate",
+                         "polarity": polarity, "multiplier": 1000.0, "complete": True})
+
+
+def _one_group(area: str, members) -> pd.DataFrame:
+    others = [m for m in members if m != area]
+    return pd.DataFrame({"area_code": area, "peer_code": others, "rank": range(1, len(others) + 1)})
+
+
+def test_overdispersion_not_applied_is_the_plain_exact_test():
+    """An area with 0 events in a group without excess variation: "auto" must read it with its own exact
+    Poisson limits, as "none" does (the review's case: Not significant, not Low (0.025) from a normal test)."""
+    v = _rate_values({"A": 0, "B": 1000, "C": 1000, "D": 1000}, {"A": 150, "B": 100_000, "C": 100_000, "D": 100_000})
+    g = _one_group("A", "ABCD")
+    none = peers.compare(v, g).iloc[0]
+    auto = peers.compare(v, g, overdispersion="auto").iloc[0]
+    assert none["significance"] == "Not significant"                          # exact upper limit 24.6 > 10.0
+    assert not auto["od_applied"] and auto["tau2"] == 0
+    assert auto["significance"] == none["significance"] and auto["peer_judgement"] == none["peer_judgement"]
+    assert auto["significance_method"] == (none["significance_method"] + ", Spiegelhalter overdispersion auto: "
+                                           "not applied (k phi within the chi-squared 95% point: no significant "
+                                           "excess variation in the group)")
+    assert auto["significance_method"].startswith("Exact 95%/99.8% CI vs pooled MSG benchmark")
+    # "always" applies the small tau^2 there is, and says so: a normal test on the square-root scale.
+    always = peers.compare(v, g, overdispersion="always").iloc[0]
+    assert always["od_applied"] and always["tau2"] > 0
+    theta = 3000 / 300_150
+    z = (0 - np.sqrt(theta)) / np.sqrt(1 / (4 * 150) + always["tau2"])
+    assert -stats.z_value(0.998) < z < -stats.z_value(0.95) and always["significance"] == "Low (0.025)"
+    assert "normal (square-root scale) 95%/99.8% limits" in always["significance_method"]
+    assert "Spiegelhalter overdispersion applied (always), tau2=" in always["significance_method"]
+
+
+def test_overdispersion_applied_widens_the_limits():
+    """An overdispersed group: "auto" applies tau^2, and the labels are the z-test against
+    sqrt(s^2 + tau^2) at stats.z_value(0.95) / z_value(0.998) -- fewer significant than the plain test."""
+    rates = dict(zip("ABCDEFGH", (8, 9, 10, 10, 11, 12, 13, 40)))           # per 1,000, 100,000 each
+    den = {a: 100_000 for a in rates}
+    v = _rate_values({a: r * 100 for a, r in rates.items()}, den)
+    g = pd.concat([_one_group(a, list(rates)) for a in rates], ignore_index=True)
+    plain = peers.compare(v, g).set_index("area_code")
+    od = peers.compare(v, g, overdispersion="auto").set_index("area_code")
+    assert od["od_applied"].all()
+    ref = stats.overdispersion(v["numerator"], v["denominator"], kind="rate")
+    assert ref["exceeds"] and od["tau2"].to_numpy() == pytest.approx(ref["tau2"], rel=1e-9)
+    theta = v["numerator"].sum() / v["denominator"].sum()
+    z = (np.sqrt(v["numerator"] / v["denominator"]) - np.sqrt(theta)) / np.sqrt(1 / (4 * v["denominator"]) + ref["tau2"])
+    z95, z998 = stats.z_value(0.95), stats.z_value(0.998)
+    want = np.select([z > z998, z > z95, z < -z998, z < -z95],
+                     ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"], "Not significant")
+    assert list(od.loc[list(v["area_code"]), "significance"]) == list(want)
+    assert (plain["significance"] != "Not significant").sum() == 8              # every area, plainly
+    assert list(od["significance"]) == ["Not significant"] * 7 + ["High (0.025)"]   # only the outlier
+    assert list(od["peer_judgement"]) == ["similar"] * 7 + ["worse"]
+
+
+def test_judge_reads_polarity_with_stats():
+    sig = ["High (0.001)", "Low (0.025)", "Not significant", None]
+    assert list(peers.judge(sig, "low_is_good")) == ["worse", "better", "similar", "incomplete"]
+    assert list(peers.judge(sig, "high_is_good")) == ["better", "worse", "similar", "incomplete"]
+    mixed = peers.judge(sig, ["low_is_good", "high_is_good", "none", "none"])
+    assert list(mixed) == ["worse", "worse", "similar", "incomplete"]
+    for pol in ("low_is_good", "high_is_good", "none"):
+        want = stats.significance_reading(sig, pol).astype(object).fillna("incomplete")
+        assert list(peers.judge(sig, pol)) == list(want)
 
 
 def test_violence_force_csps_sit_above_their_peers(ds, latest, groups):
@@ -299,6 +384,22 @@ def test_vectorised_overdispersion_matches_stats(latest, groups):
                                    multiplier=row["multiplier"])
         assert row["tau2"] == pytest.approx(ref["tau2"], rel=1e-9, abs=1e-15)    # on the stats.overdispersion scale
         assert bool(row["od_applied"]) == (ref["tau2"] > 0)
+
+
+def test_a_level_with_one_area_has_no_peers(small):
+    with pytest.raises(peers.PeerGroupError, match=r"level 'region' has only 1 area \(R\); a level with fewer than "
+                                                   r"2 areas has no peers"):
+        peers.most_similar(small, level="region")
+
+
+def test_groups_layout(tmp_path):
+    pairs, one, other = tmp_path / "pairs.csv", tmp_path / "list.csv", tmp_path / "other.csv"
+    pairs.write_text("Area Code,Peer\nDK-C0001,DK-C0002\n")
+    one.write_text("\ufeffCode,Name\nDK-C0002,Two\n")
+    other.write_text("who,whom\nDK-C0001,DK-C0002\n")
+    assert [peers.groups_layout(f) for f in (pairs, one, other)] == ["pairs", "list", "unknown"]
+    with pytest.raises(FileNotFoundError):
+        peers.groups_layout(tmp_path / "absent.csv")
 
 
 def test_small_dataset_defaults_and_derived_force_characteristics(small):

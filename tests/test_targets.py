@@ -193,10 +193,28 @@ def test_gap_closing_by_hand():
         "monthly_change": [-0.5, 0.5, 0.0, 0.3, -0.5, np.nan, -1.0],
         "polarity": ["low_is_good"] * 4 + ["none", "low_is_good", "low_is_good"],
     })
+    before = t.copy()
     out = T.gap_closing(t, "benchmark", "monthly_change", "gap")
+    pd.testing.assert_frame_equal(t, before)                                  # a new frame; the input is untouched
     assert list(out["gap_months"].iloc[:4]) == [4.0, pytest.approx(np.nan, nan_ok=True), pytest.approx(np.nan, nan_ok=True), 0.0]
     assert list(out["gap_status"]) == ["closing: about 4 months", "not closing", "not closing",
                                        "at or better than benchmark", "no judgement", "incomplete", "incomplete"]
     hi = T.gap_closing(pd.DataFrame({"value": [40.0], "best_quartile": [45.0], "monthly_change": [0.4],
                                      "polarity": ["high_is_good"]}), "best_quartile", "monthly_change", "bq")
     assert hi["bq_months"].iloc[0] == 13 and hi["bq_status"].iloc[0] == "closing: about 13 months"
+
+
+def test_target_values_one_rule_for_progress_and_spc():
+    v = _series({"2024-03-01": 100.0, "2025-03-01": 97.0}, indicator="x")
+    tg = pd.concat([_target(), _target(target_id="A:y", indicator="y", direction="increase", change_pct=20.0),
+                    _target(target_id="A:z", indicator="z", change_pct=np.nan, level=80.0)], ignore_index=True)
+    v = pd.concat([v, _series({"2024-03-01": 50.0}, indicator="y")], ignore_index=True)
+    tv = T.target_values(tg, v)
+    assert list(tv.columns) == list(tg.columns) + ["baseline_value", "target_value"]
+    np.testing.assert_allclose(tv["baseline_value"], [100.0, 50.0, np.nan])
+    np.testing.assert_allclose(tv["target_value"], [90.0, 60.0, 80.0])          # -10%, +20%, a level
+    assert "target_value" not in tg.columns
+    p = T.progress(v, tg, period_end=pd.Timestamp("2025-03-01")).set_index("indicator")
+    assert list(T.progress(v, tg).columns) == list(T.PROGRESS_COLUMNS)
+    np.testing.assert_allclose(p.loc[["x", "y", "z"], "target_value"], [90.0, 60.0, 80.0])
+    assert p.loc["z", "target_status"] == "incomplete"                        # no baseline value

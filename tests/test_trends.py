@@ -89,10 +89,48 @@ def test_change_on_a_small_dataset_with_a_gap():
     ch = trends.change(v)
     b = ch[(ch["area_code"] == "B") & (ch["period_end"] == pd.Timestamp("2025-03-01"))]
     assert (b["travel"] == "incomplete").all()
-    a = ch[(ch["area_code"] == "A") & (ch["period_end"] == pd.Timestamp("2025-03-01"))]
-    assert not (a["travel"] == "incomplete").any()
+    # B's gap leaves A complete; indicators whose measures the small dataset never records have no value
+    # anywhere (incomplete everywhere), so only the recorded ones are A's to judge.
+    recorded = v.loc[v["value"].notna(), "indicator"].unique()
+    a = ch[(ch["area_code"] == "A") & (ch["period_end"] == pd.Timestamp("2025-03-01")) & ch["indicator"].isin(recorded)]
+    assert len(a) >= 3 and not (a["travel"] == "incomplete").any()
+    unrecorded = ch[(ch["area_code"] == "A") & ~ch["indicator"].isin(recorded)]
+    assert (unrecorded["travel"].isin(["incomplete", "no previous period"])).all()
     with pytest.raises(ValueError, match="rolling 12-month"):
         trends.change(indicators(ds, period="month"))
+
+
+def test_travel_reads_polarity():
+    """A significant rise is deteriorating when low is good, improving when high is good, increasing with no
+    judgement; a fall the reverse."""
+    ends = pd.to_datetime(["2024-03-01", "2025-03-01"])
+    rows = []
+    for pol in ("low_is_good", "high_is_good", "none"):
+        for ind, (x1, x2) in {"up": (1000, 1300), "down": (1300, 1000), "flat": (1000, 1010)}.items():
+            for end, x in zip(ends, (x1, x2)):
+                rows.append({"area_code": "A", "indicator": f"{ind}_{pol}", "period": "rolling12", "period_end": end,
+                             "numerator": float(x), "denominator": 100_000.0, "value": x / 100.0, "kind": "rate",
+                             "polarity": pol, "multiplier": 1000.0})
+    ch = trends.change(pd.DataFrame(rows))
+    got = ch[ch["period_end"] == ends[1]].set_index("indicator")["travel"].to_dict()
+    assert got == {"up_low_is_good": "deteriorating", "down_low_is_good": "improving",
+                   "up_high_is_good": "improving", "down_high_is_good": "deteriorating",
+                   "up_none": "increasing", "down_none": "decreasing",
+                   **{f"flat_{p}": "no significant change" for p in ("low_is_good", "high_is_good", "none")}}
+
+
+def test_trend_marker_words_come_from_stats(r12):
+    ft = trends.fy_trend(r12, period_end=LATEST)
+    pol = r12.drop_duplicates("indicator").set_index("indicator")["polarity"]
+    sig = ft[ft["recent_trend"].isin(["Increasing", "Decreasing"])]
+    assert len(sig)
+    for _, r in sig.iterrows():
+        p = pol[r["indicator"]]
+        word = {1: "better", -1: "worse"}.get((1 if r["recent_trend"] == "Increasing" else -1)
+                                              * {"high_is_good": 1, "low_is_good": -1}.get(p, 0))
+        assert r["trend_marker"] == (f"{r['recent_trend']} and getting {word}" if word else r["recent_trend"])
+    rest = ft[~ft.index.isin(sig.index)]
+    assert (rest["trend_marker"] == rest["recent_trend"]).all()
 
 
 # ---------------------------------------------------------------------------------------------------- SPC
