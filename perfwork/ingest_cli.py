@@ -1,7 +1,8 @@
 """``perfwork ingest ...``: put police.uk and ONS files into a DuckDB store.
 
-The ``perfwork`` command registers these with :func:`add_ingest_commands`; until then run them as
-``python -m perfwork.ingest_cli ingest police-uk ...``.
+The subcommands ``perfwork ingest police-uk`` and ``perfwork ingest characteristics`` are registered on the
+``perfwork`` command by :mod:`perfwork.cli` through :func:`add_ingest_commands`; this module has no entry point of
+its own.
 """
 
 from __future__ import annotations

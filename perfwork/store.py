@@ -47,8 +47,9 @@ import pandas as pd
 
 from .dataset import MONTH_DTYPE, DataError, Dataset
 from .measures import (ASB, CRIME_LABELS, OUTCOME_GROUPS, OUTCOME_GROUPS_BY_TEXT, STOP_AND_SEARCH,
-                       STOP_SEARCH_RESULTS)
+                       STOP_SEARCH_RESULTS, stop_search_measure)
 from .sources import ons, policeuk
+from .sources.policeuk import sql_quote
 
 SCHEMA_VERSION = "1"
 NATION = ("K04000001", "England and Wales")
@@ -174,17 +175,6 @@ def _interrupted(e: BaseException) -> bool:
         isinstance(e, RuntimeError) and "interrupted" in str(e).lower())
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    import hashlib
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
-
-
 class Store:
     """A perfwork DuckDB store. Use as a context manager, or call ``close()``."""
 
@@ -301,15 +291,11 @@ def open_store(path: str | Path, missing_population: str = "error") -> Dataset:
         return st.dataset(missing_population)
 
 
-def _sql(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
 def _values(rows: list[tuple], names: Sequence[str], alias: str = "t") -> str:
     """A SQL VALUES list usable in FROM / JOIN: ``(VALUES (...), ...) AS alias(names)``."""
     if not rows:
         return f"(SELECT {', '.join(f'NULL AS {n}' for n in names)} WHERE false) AS {alias}"
-    body = ", ".join("(" + ", ".join("NULL" if v is None else (str(v) if isinstance(v, (int, float)) else _sql(v))
+    body = ", ".join("(" + ", ".join("NULL" if v is None else (str(v) if isinstance(v, (int, float)) else sql_quote(v))
                                      for v in r) + ")" for r in rows)
     return f"(VALUES {body}) AS {alias}({', '.join(names)})"
 
@@ -420,7 +406,7 @@ class _Ingest:
     def _reference(self, path: Path, kind: str) -> None:
         if not path.is_file():
             raise DataError(f"{path}: no such {kind} file")
-        sha, size = _sha256(path)
+        sha, size = policeuk.file_sha256(path)
         key = f"{kind}:{path.name}"
         status, old = self._status(key, sha)
         entry = {"source": str(path), "kind": kind, "force": None, "month": None, "status": status, "rows": None}
@@ -485,14 +471,14 @@ class _Ingest:
     def _load_lsoa_lookup(self, path: Path, fid: int, lk: ons.Lookup) -> int:
         """LSOA -> LAD rows straight from the file into ``lsoa_lad`` (DuckDB reads it; distinct pairs only)."""
         lc, dc, nm, vintage, oa = lk.lsoa_columns
-        q = ons._q
-        name = f"nullif(trim({q(nm)}), '')" if nm else "NULL"
+        lc, dc, nm = (sql_quote(c, '"') if c else None for c in (lc, dc, nm))  # column names in the SQL
+        name = f"nullif(trim({nm}), '')" if nm else "NULL"
         try:
             self.con.execute(f"""INSERT INTO lsoa_lad
-                SELECT {'DISTINCT' if oa else ''} {fid}, nullif(trim({q(lc)}), ''), nullif(trim({q(dc)}), ''),
+                SELECT {'DISTINCT' if oa else ''} {fid}, nullif(trim({lc}), ''), nullif(trim({dc}), ''),
                        {name}, {int(vintage)}
                 FROM {ons.csv_source(path)}
-                WHERE nullif(trim({q(lc)}), '') IS NOT NULL AND nullif(trim({q(dc)}), '') IS NOT NULL""")
+                WHERE nullif(trim({lc}), '') IS NOT NULL AND nullif(trim({dc}), '') IS NOT NULL""")
         except duckdb.Error as e:
             raise DataError(f"{path}: cannot be read as CSV ({str(e).splitlines()[0]})") from None
         self.con.execute(f"INSERT INTO area_names SELECT DISTINCT {fid}, lad_code, first(lad_name) FROM lsoa_lad "
@@ -592,32 +578,18 @@ class _Ingest:
         if street:
             rows.update(policeuk.scan_street(con, [pf for pf, _ in street], [i for _, i in street], "street",
                                              progress=upd("street")))
-        outc = ids["outcomes"]
-        if outc:
-            files = [pf for pf, _ in outc]
-            policeuk.scan_outcomes(con, files, progress=upd("outcomes"))
-            con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM "
-                        + _values([(k, i) for k, (_, i) in enumerate(outc)], ["idx", "file_id"], "v"))
-            con.execute(f"""INSERT INTO outcomes
+        rows.update(self._load_scanned(
+            ids["outcomes"], policeuk.scan_outcomes, upd("outcomes"), "_outcomes", "count(*)",
+            f"""INSERT INTO outcomes
                 SELECT i.file_id, s.crime_key, o.grp, count(*) FROM _outcomes s JOIN _ids i ON i.idx = s.idx
-                JOIN {_outcome_values('o')} ON o.text = s.outcome GROUP BY ALL""")
-            rows.update({i: 0 for _, i in outc})
-            rows.update(dict(self._q("SELECT i.file_id, count(*) FROM _outcomes s JOIN _ids i ON i.idx = s.idx "
-                                     "GROUP BY ALL")))
-        ss = ids["stop-and-search"]
-        if ss:
-            files = [pf for pf, _ in ss]
-            policeuk.scan_stop_search(con, files, progress=upd("stop-and-search"))
-            con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM "
-                        + _values([(k, i) for k, (_, i) in enumerate(ss)], ["idx", "file_id"], "v"))
-            con.execute(f"""INSERT INTO stop_search
+                JOIN {_outcome_values('o')} ON o.text = s.outcome GROUP BY ALL"""))
+        rows.update(self._load_scanned(
+            ids["stop-and-search"], policeuk.scan_stop_search, upd("stop-and-search"), "_stop_search", "sum(s.n)",
+            f"""INSERT INTO stop_search
                 SELECT i.file_id, (s.month || '-01')::DATE, r.result,
                        CASE WHEN lower(s.linked) = 'true' THEN true WHEN lower(s.linked) = 'false' THEN false END,
                        sum(s.n) FROM _stop_search s JOIN _ids i ON i.idx = s.idx
-                LEFT JOIN {_ss_values('r')} ON r.text = s.outcome GROUP BY ALL""")
-            rows.update({i: 0 for _, i in ss})
-            rows.update(dict(self._q("SELECT i.file_id, sum(s.n)::BIGINT FROM _stop_search s JOIN _ids i "
-                                     "ON i.idx = s.idx GROUP BY ALL")))
+                LEFT JOIN {_ss_values('r')} ON r.text = s.outcome GROUP BY ALL"""))
         if bar is not None:
             bar.close()
         self.bar = None
@@ -631,6 +603,22 @@ class _Ingest:
         for t in ("_outcomes", "_stop_search"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         return found.skipped
+
+    def _load_scanned(self, files: list[tuple[policeuk.PoliceFile, int]], scan, progress, scanned: str, n: str,
+                      insert: str) -> dict[int, int]:
+        """Outcomes or stop-and-search files (with their file ids): ``scan`` reads them into the temp table
+        ``scanned`` (idx = position in ``files``), then ``insert`` moves the rows into the store table through
+        ``_ids`` (idx -> file_id). Returns the rows read per file id (``n``: the SQL counting them)."""
+        if not files:
+            return {}
+        scan(self.con, [pf for pf, _ in files], progress=progress)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT * FROM "
+                         + _values([(k, i) for k, (_, i) in enumerate(files)], ["idx", "file_id"], "v"))
+        self.con.execute(insert)
+        rows = {i: 0 for _, i in files}
+        rows.update(dict(self._q(f"SELECT i.file_id, {n}::BIGINT FROM {scanned} s JOIN _ids i ON i.idx = s.idx "
+                                 f"GROUP BY ALL")))
+        return rows
 
     # ---------------------------------------------------------------------------- derived tables
     def _derive(self, geography: bool) -> None:
@@ -679,8 +667,14 @@ class _Ingest:
         if self._q("SELECT 1 FROM outcomes LIMIT 1"):
             con.execute(f"""INSERT INTO accounting
             WITH wanted AS (SELECT DISTINCT crime_key FROM outcomes WHERE crime_key IS NOT NULL),
-            ids AS (SELECT s.crime_key, first(s.file_id) AS sfile, first(s.lsoa_code) AS lsoa_code
-                    FROM street s SEMI JOIN wanted w ON w.crime_key = s.crime_key GROUP BY s.crime_key),
+            -- the crime's street row: in its latest street file (month, then file key: not the ingest order),
+            -- and within that file the greatest LSOA code, so one crime ID listed twice still gives one answer
+            latest AS (SELECT s.crime_key,
+                              arg_max(struct_pack(file_id := s.file_id, lsoa_code := s.lsoa_code),
+                                      (l.month, l.file_key, coalesce(s.lsoa_code, ''))) AS pick
+                       FROM street s JOIN ledger l USING (file_id) SEMI JOIN wanted w ON w.crime_key = s.crime_key
+                       GROUP BY s.crime_key),
+            ids AS (SELECT crime_key, pick.file_id AS sfile, pick.lsoa_code AS lsoa_code FROM latest),
             fate AS (SELECT DISTINCT file_id, lsoa_code, bucket, detail FROM _fate WHERE NOT asb)
             SELECT o.file_id,
                 CASE WHEN fm.pfa_code IS NULL OR o.crime_key IS NULL OR ids.crime_key IS NULL THEN 'rejected'
@@ -775,7 +769,9 @@ def _fate_sql(has_welsh: bool, outcome: bool = False, latest_outcomes: bool = Fa
     asb_label = next(k for k, v in CRIME_LABELS.items() if v == ASB)
     if outcome:
         effective = "coalesce(lt.grp, o.grp)" if latest_outcomes else "o.grp"
-        latest = f"""LEFT JOIN (SELECT oc.crime_key, first(oc.outcome_group ORDER BY l.month DESC, r.rank) AS grp
+        # a crime's outcome is its entry in the latest month's outcomes file; several entries that month (the
+        # store keeps no row order) give the first group in OUTCOME_GROUPS order (charged, caution, ...)
+        latest = f"""LEFT JOIN (SELECT oc.crime_key, arg_max(oc.outcome_group, (l.month, -r.rank)) AS grp
                        FROM outcomes oc JOIN ledger l USING (file_id)
                        JOIN {_rank_values('r')} ON r.grp = oc.outcome_group
                        WHERE oc.crime_key IS NOT NULL GROUP BY oc.crime_key) lt ON lt.crime_key = st.crime_key
@@ -787,7 +783,7 @@ def _fate_sql(has_welsh: bool, outcome: bool = False, latest_outcomes: bool = Fa
                    {latest}GROUP BY ALL"""
         extra = "s.category, s.outcome_group, "
     else:
-        base = (f"SELECT file_id, lsoa_code, crime_type = {_sql(asb_label)} AS asb, count(*) AS n "
+        base = (f"SELECT file_id, lsoa_code, crime_type = {sql_quote(asb_label)} AS asb, count(*) AS n "
                 f"FROM street GROUP BY ALL")
         extra = ""
     return f"""
@@ -854,16 +850,19 @@ def _counts(st: Store) -> pd.DataFrame:
         UNION ALL
         SELECT csp_code AS area_code, month, category || ':' || outcome_group AS measure, sum(n)::BIGINT AS count
         FROM f WHERE bucket = 'counted' AND outcome_group IS NOT NULL GROUP BY ALL""")
+    by_result = _values([(r, stop_search_measure(r)) for r in sorted(set(STOP_SEARCH_RESULTS.values()))],
+                        ["result", "measure"], "m")
     ss = st._df(f"""WITH s AS (SELECT fm.pfa_code, s.month, s.result, s.object_found, s.n FROM stop_search s
                      JOIN ledger l USING (file_id) JOIN force_map fm ON fm.force = l.force
                      WHERE fm.pfa_code IS NOT NULL AND s.month = l.month)
-        SELECT pfa_code AS area_code, month, '{STOP_AND_SEARCH}' AS measure, sum(n)::BIGINT AS count FROM s GROUP BY ALL
+        SELECT pfa_code AS area_code, month, {sql_quote(STOP_AND_SEARCH)} AS measure, sum(n)::BIGINT AS count
+        FROM s GROUP BY ALL
         UNION ALL
-        SELECT pfa_code, month, '{STOP_AND_SEARCH}:' || result, sum(n)::BIGINT FROM s WHERE result IS NOT NULL
+        SELECT pfa_code, month, m.measure, sum(n)::BIGINT FROM s JOIN {by_result} ON m.result = s.result
         GROUP BY ALL
         UNION ALL
-        SELECT pfa_code, month, '{STOP_AND_SEARCH}:object_found', sum(n)::BIGINT FROM s WHERE object_found
-        GROUP BY ALL""")
+        SELECT pfa_code, month, {sql_quote(stop_search_measure('object_found'))}, sum(n)::BIGINT FROM s
+        WHERE object_found GROUP BY ALL""")
     out = pd.concat([both, ss], ignore_index=True)
     out["month"] = pd.to_datetime(out["month"]).astype(MONTH_DTYPE)
     return out

@@ -171,3 +171,76 @@ def test_real_population_and_pfa_table():
     t = ons.read_pfa_table(REAL / "recorded_crime" / "ons_pfa_tables" / "pfatablesdec19.xlsx").set_index("area_code")
     assert t.loc["E23000004", "value"] == 135821 and t.loc["E23000036", "value"] == 138730
     assert np.isnan(t.loc["E23000005", "value"])
+
+
+# ------------------------------------------------------------------------------------------------ population errors
+CMD_HEADER = "v4_0,calendar_years,time,admin_geography,geography,mid_year_pop_sex,sex,mid_year_pop_age,age\n"
+
+
+def test_cmd_population_error_names_the_real_line_column_and_value(tmp_path):
+    # line 2 (a Male row) is left out before the check: the bad value is still reported on its own line, 4
+    f = tmp_path / "cmd.csv"
+    f.write_text(CMD_HEADER + "90000,2018,2018,E07000004,Aylesbury Vale,1,Male,total,Total\n"
+                 "181733,2018,2018,E07000004,Aylesbury Vale,0,All,total,Total\n"
+                 "n/a,2018,2018,E07000005,Chiltern,0,All,total,Total\n")
+    with pytest.raises(DataError) as err:
+        ons.read_population(f)
+    assert str(err.value) == (f"{f}, line 4, column 'v4_0': 'n/a' is not a population; expected a number greater "
+                              f"than 0")
+    f.write_text(CMD_HEADER + "181733,2018,2018,E07000004,Aylesbury Vale,0,All,total,Total\n"
+                 "95000,20l8,2018,E07000005,Chiltern,0,All,total,Total\n")
+    with pytest.raises(DataError, match=r"line 3, column 'calendar_years': '20l8' is not a year; expected a whole "
+                                        r"number such as 2019"):
+        ons.read_population(f)
+
+
+def test_tidy_population_error_lines_count_blank_lines_and_quoted_line_breaks(tmp_path):
+    f = tmp_path / "tidy.csv"
+    f.write_text('area_code,year,population,households,note\n'
+                 'E22000274,2019,130000,,"two\nlines"\n'
+                 '\n'
+                 'E22000278,2019,0,,\n')
+    with pytest.raises(DataError, match=r"tidy.csv, line 5, column 'population': '0' is not a population; "
+                                        r"expected a number greater than 0"):
+        ons.read_population(f)
+    f.write_text("area_code,year,population,households\nE22000274,2019,130000,\nE22000278,2019,118000,many\n")
+    with pytest.raises(DataError, match=r"line 3, column 'households': 'many' is not a household count"):
+        ons.read_population(f)
+    f.write_text("area_code,year,population\nE22000274,2019,130000\nE22000278,2019,\n")
+    with pytest.raises(DataError, match=r"line 3, column 'population': a blank value is not a population"):
+        ons.read_population(f)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("code,name,MYE2018\nE23000036,Avon and Somerset,-5\n", r"line 2, column 'MYE2018': '-5' is not a population"),
+    ("code,name,MYE2018\n,Beds Cambs Herts,unknown\nE23000036,Avon and Somerset,1711500\nE23000025,Suffolk,x\n",
+     r"line 4, column 'MYE2018': 'x' is not a population"),  # the row without a code is left out, not checked
+    ("year,Avon and Somerset,Suffolk\n2018,1711500,758556\n2019,1719029,0\n",
+     r"line 3, column 'Suffolk': '0' is not a population; expected a number greater than 0"),
+    ("year,Avon and Somerset,Suffolk\n2018,1711500,758556\n,1719029,761350\n",
+     r"line 3, column 'year': a blank value is not a year"),
+    ("Police Force,Mid 2009,Mid 2010,\nAvon and Somerset,1605.6,1623.2,\nSuffolk,718.2,n/a,\n",
+     r"line 3, column 'Mid 2010': 'n/a' is not a population in thousands; expected a number greater than 0"),
+])
+def test_force_population_tables_need_positive_numbers(tmp_path, text, message):
+    f = tmp_path / "force_population.csv"
+    f.write_text(text)
+    with pytest.raises(DataError, match=message):
+        ons.read_population(f)
+
+
+def test_force_population_tables_read(tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_text("year,Avon and Somerset,Suffolk\n2018,1711500,758556\n2019,1719029,761350\n")
+    got = ons.read_population(f).frame
+    assert list(got.columns) == ["area_name", "year", "population", "households"]
+    assert got.set_index(["area_name", "year"]).loc[("Suffolk", 2019), "population"] == 761350
+
+
+@needs_real
+def test_real_force_population_tables_read():
+    for name, n in (("pfa_population_2009-2019_wide_derived.csv", 39 * 11),
+                    ("pfa_population_mid2001-2010_thousands.csv", None),
+                    ("pfa_population_MYE2018_households_SNHP2017.csv", None)):
+        p = ons.read_population(REAL / "population" / name)
+        assert (p.frame["population"] > 0).all() and len(p.frame) == (n or len(p.frame))

@@ -147,3 +147,53 @@ def test_quoted_newlines_and_crlf_are_fine(tmp_path):
     with Store(tmp_path / "s.duckdb") as st:
         rep = st.ingest_police_uk([f], lookups=LOOKUPS)
     assert rep.files.loc[rep.files["kind"] == "street", "rows"].tolist() == [5]
+
+
+# ------------------------------------------------------------------------------------------------ scans
+def _stop_search_files(tmp_path):
+    found = policeuk.discover([FIX / "archive"], tmp_path)
+    ss = [f for f in found.files if f.kind == "stop-and-search"]
+    # the same searches with dates without an offset: read as UTC whatever the connection's time zone
+    text = ss[0].path.read_text().replace("+00:00", "")
+    (tmp_path / "loose").mkdir()
+    bare = tmp_path / "loose" / "2019-06-avon-and-somerset-stop-and-search.csv"
+    bare.write_text(text)
+    return ss + policeuk.discover([bare], tmp_path).files
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo", "UTC"])
+def test_stop_search_months_neither_depend_on_nor_change_the_time_zone(tmp_path, zone):
+    files = _stop_search_files(tmp_path)
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    seen: list[float] = []
+    policeuk.scan_stop_search(con, files, progress=seen.append)
+    assert con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == zone
+    got = con.execute("SELECT idx, month, sum(n)::INTEGER FROM _stop_search GROUP BY ALL ORDER BY ALL").fetchall()
+    assert got == [(0, "2019-06", 3), (0, "2019-07", 1), (1, "2019-06", 3), (1, "2019-07", 1)]
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)
+
+
+def test_store_ingest_leaves_the_connection_time_zone_alone(tmp_path):
+    with Store(tmp_path / "s.duckdb") as st:
+        st.con.execute("SET TimeZone = 'America/New_York'")
+        st.ingest_police_uk([FIX / "archive"], lookups=LOOKUPS)
+        assert st.con.execute("SELECT current_setting('TimeZone')").fetchone()[0] == "America/New_York"
+        assert st._q("SELECT count(*) FROM stop_search WHERE month = DATE '2019-06-01'") != [(0,)]
+
+
+def test_outcomes_scan_reports_progress(tmp_path):
+    found = policeuk.discover([FIX / "archive"], tmp_path)
+    seen: list[float] = []
+    policeuk.scan_outcomes(duckdb.connect(), [f for f in found.files if f.kind == "outcomes"], progress=seen.append)
+    assert seen and seen[-1] == 100.0
+
+
+def test_one_sql_quoting_and_one_file_hash(tmp_path):
+    assert policeuk.sql_quote("it's") == "'it''s'"
+    assert policeuk.sql_quote('a "b"', '"') == '"a ""b"""'
+    value, name = policeuk.sql_quote("'x\""), policeuk.sql_quote('c"', '"')
+    assert duckdb.connect().execute(f"SELECT {value} AS {name}").df().to_dict("records") == [{'c"': "'x\""}]
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"abc")
+    assert policeuk.file_sha256(f) == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3)

@@ -13,7 +13,7 @@ import pytest
 
 from perfwork import cli
 from perfwork.dataset import DataError, Dataset
-from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS
+from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS, known_measures, stop_search_measure
 from perfwork.sources import ons
 from perfwork.store import BUCKETS, Store, _Ingest, open_store
 
@@ -39,8 +39,8 @@ EXPECTED_COUNTS = {
     (SOMERSET, "2019-08"): {"criminal-damage-arson": 1, "criminal-damage-arson:unavailable": 1},
     (SOMERSET, "2020-01"): {"anti-social-behaviour": 1},
     (IPSWICH, "2019-06"): {"burglary": 1},
-    (AS, "2019-06"): {"stop-and-search": 3, "stop-and-search:arrest": 1, "stop-and-search:no_further_action": 1,
-                      "stop-and-search:object_found": 1},
+    (AS, "2019-06"): {"stop-and-search": 3, "stop-and-search/arrest": 1, "stop-and-search/no_further_action": 1,
+                      "stop-and-search/object_found": 1},
 }
 EXPECTED_BUCKETS = {  # file name -> bucket -> rows
     "2019-06-avon-and-somerset-street.csv": {"counted": 5, "asb": 2, "no_location": 1, "lsoa_not_in_lookup": 1,
@@ -79,6 +79,13 @@ def test_counts_are_exactly_the_designed_ones(store):
     ds = open_store(store)
     assert isinstance(ds, Dataset)
     assert as_dict(ds.counts) == EXPECTED_COUNTS
+
+
+def test_every_measure_is_in_the_package_vocabulary(store):
+    measures = set(open_store(store).counts["measure"].astype(str))
+    assert measures <= set(known_measures()), measures - set(known_measures())
+    assert {stop_search_measure("arrest"), stop_search_measure("object_found")} <= measures
+    assert not any(m.startswith("stop-and-search:") for m in measures)  # outcome patterns like '*:x' never match
 
 
 def test_every_row_in_exactly_one_bucket(store):
@@ -130,6 +137,41 @@ def test_outcomes_files_update_the_crimes_month(store):
     assert c[(SOMERSET, "2019-06")]["violent-crime:charged"] == 1  # a4: under investigation -> charged
     # blank outcome (a5, recent crime) counts as a crime with no outcome measure
     assert c[(SOMERSET, "2019-06")]["violent-crime"] == 2
+
+
+STREET_HEAD = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+               "Last outcome category,Context\n")
+OUTCOMES_HEAD = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+                 "Outcome type\n")
+
+
+def _street_row(crime: str, month: str, lsoa: str) -> str:
+    return (f"{crime * 64},{month},Avon and Somerset Constabulary,Avon and Somerset Constabulary,-2.5,51.4,"
+            f"On or near Somewhere Road,{lsoa},,Burglary,Under investigation,\n")
+
+
+def test_outcome_rows_follow_the_crimes_latest_street_row_whatever_the_ingest_order(tmp_path):
+    # crime b is in the June file (Bristol: counted) and the August file (a Welsh LSOA: not in the lookup);
+    # crime c is listed twice in August, in Bristol and in the Welsh LSOA. Each outcome row is accounted by one
+    # street row of its crime - the latest file's, then the greatest LSOA code - not by whichever DuckDB meets first.
+    june, aug = tmp_path / "2019-06-avon-and-somerset-street.csv", tmp_path / "2019-08-avon-and-somerset-street.csv"
+    june.write_text(STREET_HEAD + _street_row("b", "2019-06", "E01014500"))
+    aug.write_text(STREET_HEAD + _street_row("b", "2019-08", "W01001500") + _street_row("c", "2019-08", "E01014500")
+                   + _street_row("c", "2019-08", "W01001500"))
+    outc = tmp_path / "2019-08-avon-and-somerset-outcomes.csv"
+    outc.write_text(OUTCOMES_HEAD + "".join(f"{k * 64},2019-08,Avon and Somerset Constabulary,Avon and Somerset "
+                                            f"Constabulary,-2.5,51.4,On or near Somewhere Road,,,Suspect charged\n"
+                                            for k in "bc"))
+    got = []
+    for order in ([[june], [aug, outc]], [[aug, outc], [june]], [[outc, aug, june]]):
+        path = tmp_path / f"s{len(got)}.duckdb"
+        for part in order:
+            ingest(path, inputs=part, population=[])
+        with Store(path, read_only=True) as st:
+            acc = st.accounting()
+        got.append(acc[acc["kind"] == "outcomes"][["bucket", "detail", "rows"]].to_dict("records"))
+    assert got[0] == got[1] == got[2] == [
+        {"bucket": "lsoa_not_in_lookup", "detail": "Welsh LSOA; the LSOA lookups cover England only", "rows": 2}]
 
 
 # ------------------------------------------------------------------------------------------------ dataset

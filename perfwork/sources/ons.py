@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import DataError
+from .policeuk import sql_quote
 
 # ------------------------------------------------------------------------------------------------ small helpers
 LAD_PREFIXES = ("E06", "E07", "E08", "E09", "W06")  # districts of England and Wales (unitary, shire, met, London)
@@ -69,15 +70,10 @@ def read_csv_strings(path: str | Path, usecols: list[str] | None = None) -> pd.D
     return df
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def csv_source(path: str | Path) -> str:
     """A DuckDB ``read_csv(...)`` of a comma-separated file with a header, every column as text, no sniffing."""
-    cols = "{" + ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in csv_header(path)) + "}"
-    p = "'" + str(path).replace("'", "''") + "'"
-    return (f"read_csv({p}, columns={cols}, header=true, auto_detect=false, delim=',', quote='\"', "
+    cols = "{" + ", ".join(f"{sql_quote(c)}: 'VARCHAR'" for c in csv_header(path)) + "}"
+    return (f"read_csv({sql_quote(path)}, columns={cols}, header=true, auto_detect=false, delim=',', quote='\"', "
             f"escape='\"', strict_mode=false, null_padding=true)")
 
 
@@ -92,7 +88,8 @@ def _read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        select = ", ".join(f"nullif(trim({_q(c)}), '') AS {_q(c)}" for c in columns)
+        names = [sql_quote(c, '"') for c in columns]
+        select = ", ".join(f"nullif(trim({n}), '') AS {n}" for n in names)
         return con.execute(f"SELECT {select} FROM {csv_source(path)}").df()
     except duckdb.Error as e:
         raise DataError(f"{path}: cannot be read as CSV ({str(e).splitlines()[0]})") from None
@@ -370,16 +367,6 @@ def resolve_lads(lad_csp: pd.DataFrame, successors: pd.DataFrame, codes, names: 
     return Geography(csps=csps, lads=lads, vintage=newest)
 
 
-def classify_unknown_lsoa(code: str, has_welsh: bool) -> str:
-    """Why an LSOA code is in no lookup, in words."""
-    if code.startswith("W01") and not has_welsh:
-        return "Welsh LSOA; the LSOA lookups cover England only"
-    m = re.fullmatch(r"E01(\d{6})", code)
-    if m and int(m.group(1)) > LSOA11_MAX_ENGLAND:
-        return "2021 LSOA code (not in the 2011 LSOA lookup); add an LSOA21 lookup"
-    return "LSOA code in no LSOA lookup"
-
-
 def force_codes(identities, csps: pd.DataFrame) -> dict[str, str | None]:
     """Map police.uk force identities (file-name slugs such as 'avon-and-somerset' or names such as
     'Avon and Somerset Constabulary') to PFA codes by normalised name; None where no PFA matches."""
@@ -461,11 +448,11 @@ def read_mye5(path: str | Path) -> PopulationFile:
         m = re.fullmatch(r"Estimated Population mid-(\d{4})", c)
         if m:
             vals = pd.to_numeric(body[c], errors="coerce")
-            bad = vals.isna()
+            bad = vals.isna() | (vals <= 0)
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(f"{path}, sheet 'MYE 5', area {code.iloc[i]}, column '{c}': "
-                                f"{body[c].iloc[i]!r} is not a number")
+                                f"{body[c].iloc[i]!r} is not a population; expected a number greater than 0")
             frames.append(pd.DataFrame({"area_code": code.to_numpy(), "year": int(m.group(1)),
                                         "population": vals.to_numpy(dtype=float)}))
     if not frames:
@@ -491,6 +478,9 @@ def read_population(path: str | Path) -> PopulationFile:
     - force tables: ``code, name, MYEyyyy[, SNHPyyyy]``; ``year`` + one column per force name; ``Police Force`` +
       ``Mid yyyy`` columns in thousands. Force figures are kept as a cross-check only: CSP and force populations
       are sums of their districts.
+
+    Every population (and household count) used must be a number greater than 0 and every year a whole number: the
+    first value that is not is a DataError naming the file, its line, the file's own column name and the value.
     """
     path = Path(path)
     if path.suffix.lower() in (".xls", ".xlsx"):
@@ -504,24 +494,24 @@ def read_population(path: str | Path) -> PopulationFile:
         if not keep.any():
             raise DataError(f"{path}: ONS CMD file has no rows with sex 'All' and age 'Total'")
         yearcol = cols.get("calendar_years") or cols.get("time")
-        f = df[keep]
-        frame = pd.DataFrame({"area_code": _strip(f[cols["admin_geography"]]),
-                              "year": pd.to_numeric(f[yearcol], errors="coerce"),
-                              "population": pd.to_numeric(f[cols["v4_0"]], errors="coerce"),
+        if yearcol is None:
+            raise DataError(f"{path}: ONS CMD file without a 'calendar_years' or 'time' column")
+        frame = pd.DataFrame({"area_code": _strip(df.loc[keep, cols["admin_geography"]]),
+                              "year": _year_column(df, path, yearcol, keep),
+                              "population": _population_column(df, path, cols["v4_0"], keep),
                               "households": np.nan})
-        _check_numbers(frame, path, f.index)
         lad = frame["area_code"].str[:3].isin(LAD_PREFIXES)
         notes = [f"{int(keep.sum())} persons/all-ages rows of {len(df)}; kept {int(lad.sum())} districts of England "
                  f"and Wales, left out {int((~lad).sum())} areas outside England and Wales"]
         return PopulationFile(str(path), "ONS CMD v4 CSV", frame[lad.to_numpy()].reset_index(drop=True), notes)
     if {"area_code", "year", "population"} <= set(cols):
         frame = pd.DataFrame({"area_code": _strip(df[cols["area_code"]]),
-                              "year": pd.to_numeric(df[cols["year"]], errors="coerce"),
-                              "population": pd.to_numeric(df[cols["population"]], errors="coerce"),
-                              "households": pd.to_numeric(df[cols["households"]], errors="coerce")
+                              "year": _year_column(df, path, cols["year"]),
+                              "population": _population_column(df, path, cols["population"]),
+                              "households": _population_column(df, path, cols["households"], what="a household count",
+                                                               blank_ok=True)
                               if "households" in cols else np.nan})
-        _check_numbers(frame, path, df.index)
-        return PopulationFile(str(path), "tidy population CSV", frame, [])
+        return PopulationFile(str(path), "tidy population CSV", frame.reset_index(drop=True), [])
     mye = [(c, int(m.group(1))) for c in df.columns if (m := re.fullmatch(r"MYE(\d{4})", c.strip()))]
     if "code" in cols and mye:
         rows, notes = [], []
@@ -531,22 +521,26 @@ def read_population(path: str | Path) -> PopulationFile:
                          + ", ".join(df.loc[blank, cols.get('name', cols['code'])].astype(str)))
         for c, y in mye:
             rows.append(pd.DataFrame({"area_code": _strip(df.loc[~blank, cols["code"]]), "year": y,
-                                      "population": pd.to_numeric(df.loc[~blank, c], errors="coerce"),
+                                      "population": _population_column(df, path, c, ~blank),
                                       "households": np.nan}))
         if any(re.fullmatch(r"SNHP\d{4}", c.strip()) for c in df.columns):
             notes.append("household projections (SNHP) not used: a projection, and only for forces")
         return PopulationFile(str(path), "force population table", pd.concat(rows, ignore_index=True), notes)
     if "year" in cols and len(df.columns) > 2:
-        long = df.melt(id_vars=[cols["year"]], var_name="area_name", value_name="population")
-        frame = pd.DataFrame({"area_name": long["area_name"].str.strip(),
-                              "year": pd.to_numeric(long[cols["year"]], errors="coerce"),
-                              "population": pd.to_numeric(long["population"], errors="coerce"), "households": np.nan})
+        year = _year_column(df, path, cols["year"])
+        rows = [pd.DataFrame({"area_name": str(c).strip(), "year": year, "households": np.nan,
+                              "population": _population_column(df, path, c)})
+                for c in df.columns if c != cols["year"]]
+        frame = pd.concat(rows, ignore_index=True)[["area_name", "year", "population", "households"]]
         return PopulationFile(str(path), "force population table (names)", frame, ["forces given by name"])
     if "police force" in cols:
         mids = [(c, int(m.group(1))) for c in df.columns if (m := re.fullmatch(r"Mid (\d{4})", c.strip()))]
         if mids:
-            rows = [pd.DataFrame({"area_name": df[cols["police force"]].str.strip(), "year": y,
-                                  "population": pd.to_numeric(df[c], errors="coerce") * 1000, "households": np.nan})
+            named = df[cols["police force"]].notna()
+            rows = [pd.DataFrame({"area_name": df.loc[named, cols["police force"]].str.strip(), "year": y,
+                                  "population": _population_column(df, path, c, named,
+                                                                   what="a population in thousands") * 1000,
+                                  "households": np.nan})
                     for c, y in mids]
             return PopulationFile(str(path), "force population table (thousands)", pd.concat(rows, ignore_index=True),
                                   ["values in thousands, multiplied by 1,000"])
@@ -554,12 +548,50 @@ def read_population(path: str | Path) -> PopulationFile:
                     f"ONS MYE workbook (sheet 'MYE 5'), the ONS CMD v4 CSV, or area_code, year, population")
 
 
-def _check_numbers(frame: pd.DataFrame, path: Path, index) -> None:
-    for c in ("year", "population"):
-        bad = frame[c].isna().to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{path}, line {i + 2}, column '{c}': not a number")
+def _csv_line(path: Path, row: int) -> int:
+    """The line of a CSV on which data row ``row`` (0-based, as pandas numbers them) starts, counting the header,
+    blank lines (pandas skips them) and line breaks inside quoted fields."""
+    with _open_text(path) as f:
+        reader = csv.reader(f)
+        seen, end = -2, 0  # the header is record -1
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if not record:
+                continue
+            seen += 1
+            if seen == row:
+                return start
+    return row + 2
+
+
+def _number_column(df: pd.DataFrame, path: Path, column: str, rows, what: str, expected: str, whole: bool,
+                   blank_ok: bool) -> pd.Series:
+    """``df[column]`` (the ``rows`` mask, when given) as floats. The first value that is not a number greater than
+    0 (a whole one with ``whole``; blank allowed with ``blank_ok``) is a DataError naming the file, the line, the
+    file's column, the value and what was expected."""
+    raw = df[column] if rows is None else df.loc[rows, column]
+    vals = pd.to_numeric(raw, errors="coerce")
+    bad = (vals.isna() & raw.notna()) if blank_ok else vals.isna()
+    bad |= vals <= 0
+    if whole:
+        bad |= vals.notna() & (vals % 1 != 0)
+    if bad.any():
+        label = bad.index[np.flatnonzero(bad.to_numpy())[0]]
+        value = raw.loc[label]
+        shown = "a blank value" if pd.isna(value) else repr(value)
+        raise DataError(f"{path}, line {_csv_line(path, df.index.get_loc(label))}, column '{column}': {shown} is not "
+                        f"{what}; expected {expected}")
+    return vals.astype(float)
+
+
+def _population_column(df: pd.DataFrame, path: Path, column: str, rows=None, what: str = "a population",
+                       blank_ok: bool = False) -> pd.Series:
+    return _number_column(df, path, column, rows, what, "a number greater than 0", whole=False, blank_ok=blank_ok)
+
+
+def _year_column(df: pd.DataFrame, path: Path, column: str, rows=None) -> pd.Series:
+    return _number_column(df, path, column, rows, "a year", "a whole number such as 2019", whole=True,
+                          blank_ok=False).astype(int)
 
 
 # ------------------------------------------------------------------------------------------------ characteristics

@@ -81,6 +81,7 @@ class Discovery:
 
 # ------------------------------------------------------------------------------------------------ discovery
 def _hash_copy(src, dst: Path | None) -> tuple[str, int]:
+    """SHA-256 hex digest and size of a binary stream, copying it to ``dst`` on the way when given."""
     h = hashlib.sha256()
     n = 0
     out = open(dst, "wb") if dst is not None else None
@@ -94,6 +95,12 @@ def _hash_copy(src, dst: Path | None) -> tuple[str, int]:
         if out is not None:
             out.close()
     return h.hexdigest(), n
+
+
+def file_sha256(path: str | Path) -> tuple[str, int]:
+    """SHA-256 hex digest and size in bytes of a file (what the store's ledger keys content by)."""
+    with open(path, "rb") as f:
+        return _hash_copy(f, None)
 
 
 def _read_header(path: Path, source: str) -> tuple[str, ...]:
@@ -227,8 +234,7 @@ def discover(paths: Iterable[str | Path], workdir: Path, on_file: Callable[[int]
                 raise DataError(f"{p}: expected a police.uk .zip archive, a folder, or a .csv / .csv.gz file")
             found.skipped.append((str(p), "not a CSV or zip file"))
             return
-        with open(p, "rb") as src:
-            sha, size = _hash_copy(src, None)
+        sha, size = file_sha256(p)
         _add(found, str(p), p, sha, size, p.name, explicit)
         if on_file:
             on_file(size)
@@ -388,13 +394,15 @@ def _file_in_error(message: str, files: list[PoliceFile]) -> list[PoliceFile]:
 
 
 # ------------------------------------------------------------------------------------------------ fast DuckDB scans
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+def sql_quote(text: str, mark: str = "'") -> str:
+    """``text`` quoted for DuckDB SQL: a string literal by default, an identifier (column name) with ``mark='"'``.
+    The one SQL quoting helper of the store and its sources."""
+    return mark + str(text).replace(mark, mark * 2) + mark
 
 
 def _read_csv(files: list[PoliceFile], columns: tuple[str, ...]) -> str:
-    paths = "[" + ", ".join(_sql_str(str(f.path)) for f in files) + "]"
-    cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    paths = "[" + ", ".join(sql_quote(str(f.path)) for f in files) + "]"
+    cols = "{" + ", ".join(f"{sql_quote(c)}: 'VARCHAR'" for c in columns) + "}"
     return (f"read_csv({paths}, columns={cols}, header=true, auto_detect=false, strict_mode=true, "
             f"null_padding=false, delim=',', quote='\"', escape='\"', filename=true, encoding='utf-8')")
 
@@ -402,10 +410,10 @@ def _read_csv(files: list[PoliceFile], columns: tuple[str, ...]) -> str:
 def _touch(columns: Iterable[str], alias: str = "r") -> str:
     """An expression reading every column in ``columns``: DuckDB only decodes (and checks as UTF-8) the columns a
     query uses, so the columns perfwork does not keep are counted as blank / not blank to have them checked too."""
-    cols = list(columns)
-    if not cols:
+    names = [sql_quote(c, '"') for c in columns]
+    if not names:
         return "0::TINYINT"
-    return "(" + " + ".join(f'({alias}.{_q(c)} IS NULL)::INTEGER' for c in cols) + ")::TINYINT"
+    return "(" + " + ".join(f"({alias}.{n} IS NULL)::INTEGER" for n in names) + ")::TINYINT"
 
 
 def crime_key(column: str) -> str:
@@ -417,10 +425,6 @@ def crime_key(column: str) -> str:
 
 
 _CRIME_KEY = crime_key('r."Crime ID"')
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, progress: Callable[[float], None] | None) -> None:
@@ -561,8 +565,10 @@ def _values_ok(pairs: list[tuple[PoliceFile, str | None]], label: str, allowed: 
             raise locate(pf, label, lambda x: x == v, f"{expected}{hint}")
 
 
-def scan_outcomes(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], progress=None) -> None:
-    """Outcomes files into ``_outcomes`` (idx, crime_key, month, reported_by, outcome)."""
+def scan_outcomes(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
+                  progress: Callable[[float], None] | None = None) -> None:
+    """Outcomes files into ``_outcomes`` (idx, crime_key, month, reported_by, outcome), idx being the file's
+    position in ``files``; ``progress`` gets DuckDB's progress (0-100) while the files are read."""
     con.execute("CREATE OR REPLACE TEMP TABLE _outcomes(idx INTEGER, crime_key UHUGEINT, month VARCHAR, "
                 "reported_by VARCHAR, outcome VARCHAR, blank_fields TINYINT)")
     if not files:
@@ -572,17 +578,27 @@ def scan_outcomes(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], progr
     sql = (f'INSERT INTO _outcomes SELECT p.idx, {_CRIME_KEY}, r."Month", '
            f'r."Reported by", r."Outcome type", '
            f'{_touch(unused)} FROM {_read_csv(files, OUTCOMES_COLUMNS)} r JOIN _pf_outcomes p ON p.path = r.filename')
-    _run_scan(con, sql, files)
-    if progress:
-        progress(100.0)
+    _run_scan(con, sql, files, progress)
     got = con.execute("SELECT idx, month, outcome FROM _outcomes GROUP BY ALL").fetchall()
     _months_ok([(files[i], m) for i, m, _ in got])
     _values_ok([(files[i], o) for i, _, o in got], "Outcome type", set(OUTCOME_GROUPS_BY_TEXT),
                "is not a police.uk outcome type", allow_blank=False)
 
 
-def scan_stop_search(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], progress=None) -> None:
-    """Stop-and-search files into ``_stop_search`` (idx, month, outcome, linked, n) grouped.
+def uk_month(column: str) -> str:
+    """SQL for the month (YYYY-MM) in UK local time (Europe/London) of an ISO-8601 date-time text, read as UTC when
+    it carries no offset; NULL when the text is not a date-time. It does not depend on the connection's TimeZone
+    setting (a text without an offset is given one before the cast), so nothing is SET on the caller's connection."""
+    t = f"trim({column})"
+    instant = (f"coalesce(try_cast({t} || '+00:00' AS TIMESTAMPTZ), "
+               f"try_cast({t} || ' 00:00:00+00:00' AS TIMESTAMPTZ), try_cast({column} AS TIMESTAMPTZ))")
+    return f"strftime(timezone('Europe/London', {instant}), '%Y-%m')"
+
+
+def scan_stop_search(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
+                     progress: Callable[[float], None] | None = None) -> None:
+    """Stop-and-search files into ``_stop_search`` (idx, month, outcome, linked, n) grouped; idx is the file's
+    position in ``files``. ``progress`` gets the share of the files' bytes read so far (0-100).
 
     ``Date`` is ISO-8601 in UTC ('2024-05-31T23:02:00+00:00'); a search's month is its month in UK local time
     (Europe/London), which is the month of the file it is published in (23:02 UTC on 31 May is 00:02 BST on 1 June).
@@ -591,22 +607,23 @@ def scan_stop_search(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], pr
                 "linked VARCHAR, n BIGINT, blank_fields BIGINT)")
     if not files:
         return
-    con.execute("SET TimeZone = 'UTC'")
     groups: dict[tuple[str, ...], list[PoliceFile]] = {}
     for f in files:
         groups.setdefault(f.header, []).append(f)
     register_files(con, files, None, "_pf_ss")
+    total = sum(f.size for f in files) or 1
+    done = 0
+    month = uk_month('r."Date"')
     for header, part in groups.items():
         sql = (f"INSERT INTO _stop_search SELECT p.idx, "
-               f"CASE WHEN r.\"Date\" IS NULL THEN NULL ELSE coalesce(strftime(timezone('Europe/London', "
-               f"try_cast(r.\"Date\" AS TIMESTAMPTZ)), '%Y-%m'), '!' || r.\"Date\") END, "
+               f"CASE WHEN r.\"Date\" IS NULL THEN NULL ELSE coalesce({month}, '!' || r.\"Date\") END, "
                f"r.\"Outcome\", r.\"Outcome linked to object of search\", count(*), "
                f"sum({_touch([c for c in header if c not in STOP_SEARCH_REQUIRED[1:]])}) "
                f"FROM {_read_csv(part, header)} r JOIN _pf_ss p ON p.path = r.filename "
                f"GROUP BY p.idx, 2, r.\"Outcome\", r.\"Outcome linked to object of search\"")
-        _run_scan(con, sql, part)
-    if progress:
-        progress(100.0)
+        size = sum(f.size for f in part)
+        _run_scan(con, sql, part, _share(progress, done / total, size / total))
+        done += size
     bad = con.execute("SELECT idx, month FROM _stop_search WHERE month IS NULL OR month LIKE '!%' LIMIT 1").fetchall()
     if bad:
         pf = files[bad[0][0]]
@@ -617,6 +634,14 @@ def scan_stop_search(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], pr
                "is not a police.uk stop-and-search outcome", allow_blank=True)
     _values_ok([(files[i], k) for i, _, k in got], "Outcome linked to object of search", TRUE_FALSE,
                "is not True or False", allow_blank=True)
+
+
+def _share(progress: Callable[[float], None] | None, start: float, part: float
+           ) -> Callable[[float], None] | None:
+    """A progress callback for one query that covers ``part`` (a fraction) of the work from ``start`` on."""
+    if progress is None:
+        return None
+    return lambda pct: progress(100.0 * (start + part * pct / 100.0))
 
 
 def _is_timestamp(v: str) -> bool:
