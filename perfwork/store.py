@@ -47,7 +47,7 @@ import pandas as pd
 
 from .dataset import MONTH_DTYPE, DataError, Dataset
 from .measures import (ASB, CRIME_LABELS, OUTCOME_GROUPS, OUTCOME_GROUPS_BY_TEXT, STOP_AND_SEARCH,
-                       STOP_SEARCH_RESULTS, stop_search_measure)
+                       STOP_SEARCH_RESULTS, known_measures, stop_search_measure)
 from .sources import ons, policeuk
 from .sources.policeuk import sql_quote
 
@@ -869,32 +869,43 @@ def _counts(st: Store) -> pd.DataFrame:
 
 
 def _missing(st: Store, areas: pd.DataFrame, cov: pd.DataFrame) -> pd.DataFrame:
+    """Months with no street file for a force (for its CSPs, and for the force when it has no file at all), and,
+    once any force has stop-and-search files, force-months without one (for the stop-and-search measures only)."""
+    columns = ["area_code", "month", "measure", "reason"]
     if cov.empty:
-        return pd.DataFrame(columns=["area_code", "month", "reason"])
+        return pd.DataFrame(columns=columns)
     cov = cov.assign(month=pd.to_datetime(cov["month"]))
     span = pd.date_range(cov["month"].min(), cov["month"].max(), freq="MS")
     csps = areas[areas["level"] == "csp"]
     names = dict(zip(areas["area_code"], areas["area_name"]))
+    searches = (cov["kind"] == "stop-and-search").any()
+    search_measures = [m for m in known_measures() if m.startswith(STOP_AND_SEARCH)]
     rows = []
     for pfa, g in cov.groupby("pfa_code"):
+        force = names.get(pfa, pfa)
         street = set(g.loc[g["kind"] == "street", "month"])
+        searched = set(g.loc[g["kind"] == "stop-and-search", "month"])
         anyfile = set(g["month"])
         first, last = (min(street), max(street)) if street else (None, None)
         kids = csps.loc[csps["parent_code"] == pfa, "area_code"].tolist()
         for m in span:
+            if m not in anyfile:
+                pass
+            elif searches and m not in searched:
+                why = f"no police.uk stop-and-search file for {force} for {m:%Y-%m}"
+                rows += [(pfa, m, measure, why) for measure in search_measures]
             if m in street:
                 continue
             if first is None:
-                why = f"no police.uk street files ingested for {names.get(pfa, pfa)}"
+                why = f"no police.uk street files ingested for {force}"
             elif first < m < last:
-                why = f"no police.uk street file for {names.get(pfa, pfa)} for {m:%Y-%m}"
+                why = f"no police.uk street file for {force} for {m:%Y-%m}"
             else:
-                why = (f"outside the months of {names.get(pfa, pfa)} street files ingested "
-                       f"({first:%Y-%m} to {last:%Y-%m})")
-            rows += [(c, m, why) for c in kids]
+                why = f"outside the months of {force} street files ingested ({first:%Y-%m} to {last:%Y-%m})"
+            rows += [(c, m, None, why) for c in kids]
             if m not in anyfile:
-                rows.append((pfa, m, why))
-    return pd.DataFrame(rows, columns=["area_code", "month", "reason"])
+                rows.append((pfa, m, None, why))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _district_population(st: Store) -> pd.DataFrame:
@@ -1092,20 +1103,16 @@ def _population_notes(st: Store) -> list[str]:
 
 
 def _coverage_notes(st: Store) -> list[str]:
-    """Stop-and-search gaps the canonical tables cannot show: ``missing`` is per area and month, not per measure,
-    so a force-month with street data but no stop-and-search file reads as zero searches."""
+    """Force-months with street data but no stop-and-search file, which ``missing`` records for those measures."""
     cov = _covered(st)
     if cov.empty or not (cov["kind"] == "stop-and-search").any():
         return []
     notes = []
     for pfa, g in cov.groupby("pfa_code"):
-        ss = set(g.loc[g["kind"] == "stop-and-search", "month"])
-        street = set(g.loc[g["kind"] == "street", "month"])
-        if street - ss:
-            what = "no stop-and-search files at all" if not ss else f"{len(street - ss)} month(s) with street data " \
-                                                                   f"but no stop-and-search file"
-            notes.append(f"{pfa}: {what}; missing months are per area, not per measure, so its stop and search "
-                         f"reads as zero there - leave stop-and-search indicators out for it")
+        gap = set(g.loc[g["kind"] == "street", "month"]) - set(g.loc[g["kind"] == "stop-and-search", "month"])
+        if gap:
+            notes.append(f"{pfa}: {len(gap)} month(s) with street data but no stop-and-search file: recorded as "
+                         f"missing for the stop-and-search measures, not as zero searches")
     return notes
 
 
@@ -1130,5 +1137,5 @@ def _build_dataset(st: Store, missing_population: str) -> Dataset:
         name += " (" + "; ".join(short) + ")"
     ds = Dataset(areas=areas, characteristics=chars, population=pop, counts=counts, missing=missing, name=name,
                  origin={t: str(st.path) for t in ("areas", "population", "counts", "missing", "characteristics")})
-    ds.notes = notes  # type: ignore[attr-defined]
+    ds.notes = notes
     return ds

@@ -177,7 +177,8 @@ def test_outcome_rows_follow_the_crimes_latest_street_row_whatever_the_ingest_or
 # ------------------------------------------------------------------------------------------------ dataset
 def test_missing_months_are_missing_not_zero(store):
     ds = open_store(store)
-    miss = ds.missing.assign(m=ds.missing["month"].dt.strftime("%Y-%m"))
+    every = ds.missing.assign(m=ds.missing["month"].dt.strftime("%Y-%m"))
+    miss = every[every["measure"].isna()]
     jul = miss[miss["m"] == "2019-07"].set_index("area_code")["reason"]
     for code in (AS, BRISTOL, SOMERSET):
         assert jul[code] == "no police.uk street file for Avon and Somerset for 2019-07"
@@ -187,6 +188,12 @@ def test_missing_months_are_missing_not_zero(store):
     assert "outside the months of Thames Valley street files" in tv["reason"].iloc[0]
     # a month with a file is never missing
     assert not ((miss["area_code"] == AS) & (miss["m"].isin(["2019-06", "2019-08", "2020-01"]))).any()
+    # a force-month with street data but no stop-and-search file is missing for the search measures only
+    searches = every[every["measure"].notna()]
+    assert set(searches["measure"]) == {m for m in known_measures() if m.startswith("stop-and-search")}
+    tv_june = searches[(searches["area_code"] == TV) & (searches["m"] == "2019-06")]
+    assert len(tv_june) and tv_june["reason"].iloc[0] == "no police.uk stop-and-search file for Thames Valley for 2019-06"
+    assert not ((searches["area_code"] == AS) & (searches["m"] == "2019-06")).any()
 
 
 def test_areas_population_and_carry_forward(store):
