@@ -25,6 +25,15 @@ def load_demo() -> Dataset:
     return demo.load()
 
 
+def load(source=None) -> Dataset:
+    """A dataset from wherever it lives: None for the demo, a ``.duckdb`` store, or a folder of tables."""
+    if source is None:
+        return load_demo()
+    if str(source).endswith(".duckdb"):
+        return open_store(source)
+    return Dataset.from_dir(source)
+
+
 def open_store(path, **options) -> Dataset:
     """The canonical Dataset held in a perfwork DuckDB store (made by ``perfwork ingest``); options as
     ``perfwork.store.open_store``."""
@@ -34,5 +43,5 @@ def open_store(path, **options) -> Dataset:
 
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load_demo", "open_store", "assess", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
+           "load", "load_demo", "open_store", "assess", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
            "trends", "targets"]

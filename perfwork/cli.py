@@ -16,15 +16,9 @@ from .judge_cli import add_assess_commands, add_peers_commands
 
 def load_dataset(args: argparse.Namespace) -> Dataset:
     """The dataset a command works on: --store (DuckDB), --data (a folder of tables) or the demo."""
-    if getattr(args, "store", None):
-        from .store import open_store
+    from . import load
 
-        return open_store(args.store)
-    if getattr(args, "data", None):
-        return Dataset.from_dir(args.data)
-    from .sources import demo
-
-    return demo.load()
+    return load(getattr(args, "store", None) or getattr(args, "data", None))
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
