@@ -484,3 +484,13 @@ def test_real_reingest_changes_nothing(real):
     with Store(real["path"], read_only=True) as st:
         after = st._q("SELECT count(*), sum(rows) FROM accounting") + st._q("SELECT count(*) FROM ledger")
     assert after == before
+
+
+def test_pw_load_opens_a_store_a_folder_or_the_demo(store, tmp_path):
+    import perfwork as pw
+
+    ds = pw.load(store)
+    assert ds.counts.equals(open_store(store).counts)
+    folder = ds.to_dir(tmp_path / "tables")
+    assert pw.load(folder).counts["count"].sum() == ds.counts["count"].sum()
+    assert pw.load().name == "demo"
