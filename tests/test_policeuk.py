@@ -197,3 +197,13 @@ def test_one_sql_quoting_and_one_file_hash(tmp_path):
     f = tmp_path / "f.bin"
     f.write_bytes(b"abc")
     assert policeuk.file_sha256(f) == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3)
+
+
+def test_a_truncated_file_is_named_whether_identified_by_its_name_or_its_columns(tmp_path):
+    """The fixture's free name makes perfwork read its columns to identify it (covered above); named the
+    police.uk way it goes straight to the scan: both get the same clear error, never DuckDB's own."""
+    bad = tmp_path / "2019-08-avon-and-somerset-street.csv.gz"
+    bad.write_bytes((FIX / "malformed" / "truncated_gzip" / "truncated-avon-and-somerset-street.csv.gz").read_bytes())
+    with pytest.raises(DataError, match=r"2019-08-avon-and-somerset-street.csv.gz, line 3, column .*the file is truncated"):
+        with Store(tmp_path / "s.duckdb") as st:
+            st.ingest_police_uk([bad], lookups=LOOKUPS, quiet=True)

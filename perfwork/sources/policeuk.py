@@ -473,12 +473,18 @@ def _run_scan(con: duckdb.DuckDBPyConnection, sql: str, files: list[PoliceFile],
             raise KeyboardInterrupt from None
         raise
     except duckdb.Error as e:
-        message = str(e)
-        for pf in _file_in_error(message, files):
-            diagnose(pf)  # raises a DataError naming line and column
-        first = message.splitlines()[0] if message else type(e).__name__
-        raise DataError(f"DuckDB could not read the police.uk files ({first}); files: "
-                        f"{', '.join(f.source for f in files[:5])}{' ...' if len(files) > 5 else ''}") from None
+        raise _read_error(e, files) from None
+
+
+def _read_error(e: duckdb.Error, files: list[PoliceFile]) -> DataError:
+    """The DataError for a DuckDB read that failed: the first file whose Python read finds a problem names its
+    line and column (``diagnose`` raises it); otherwise DuckDB's own words and the files."""
+    message = str(e)
+    for pf in _file_in_error(message, files):
+        diagnose(pf)
+    first = message.splitlines()[0] if message else type(e).__name__
+    return DataError(f"DuckDB could not read the police.uk files ({first}); files: "
+                     f"{', '.join(f.source for f in files[:5])}{' ...' if len(files) > 5 else ''}")
 
 
 def register_files(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], ids: list[int] | None = None,
@@ -662,9 +668,12 @@ def identify_loose(con: duckdb.DuckDBPyConnection, files: list[PoliceFile]) -> N
         if not part:
             continue
         register_files(con, part, None, "_pf_loose")
-        got = con.execute(f'SELECT p.idx, list(DISTINCT r."Reported by"), list(DISTINCT r."Month") '
-                          f'FROM {_read_csv(part, EXPECTED[kind])} r JOIN _pf_loose p ON p.path = r.filename '
-                          f'GROUP BY p.idx').fetchall() if part else []
+        try:
+            got = con.execute(f'SELECT p.idx, list(DISTINCT r."Reported by"), list(DISTINCT r."Month") '
+                              f'FROM {_read_csv(part, EXPECTED[kind])} r JOIN _pf_loose p ON p.path = r.filename '
+                              f'GROUP BY p.idx').fetchall()
+        except duckdb.Error as e:
+            raise _read_error(e, part) from None
         seen = set()
         for idx, forces, months in got:
             pf = part[idx]
