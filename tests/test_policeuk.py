@@ -20,12 +20,12 @@ BAD = FIX / "malformed"
 
 # ------------------------------------------------------------------------------------------------ discovery
 def test_discover_zip_folder_and_loose_files_in_a_mix(tmp_path):
-    found = policeuk.discover([FIX / "archive", FIX / "loose" / "2020-01-avon-and-somerset-street.csv.gz",
+    found = policeuk.discover([FIX / "archive", FIX / "loose" / "2020-07-avon-and-somerset-street.csv.gz",
                                FIX / "loose" / "suffolk-june-export.csv"], tmp_path)
     got = {(f.kind, f.force, f.month) for f in found.files}
     assert got == {("street", "avon-and-somerset", "2019-06"), ("stop-and-search", "avon-and-somerset", "2019-06"),
                    ("street", "thames-valley", "2019-06"), ("street", "avon-and-somerset", "2019-08"),
-                   ("outcomes", "avon-and-somerset", "2019-08"), ("street", "avon-and-somerset", "2020-01"),
+                   ("outcomes", "avon-and-somerset", "2019-08"), ("street", "avon-and-somerset", "2020-07"),
                    ("street", None, None)}  # the export: force and month come from its columns
     zipped = [f for f in found.files if "!" in f.source]
     assert len(zipped) == 5 and all(f.path.is_file() and f.path.parent == tmp_path for f in zipped)
@@ -112,7 +112,7 @@ def test_malformed_file_named_to_line_and_column_and_nothing_stored(good_store, 
     # the bad file goes in together with a good new one: neither may be stored
     with pytest.raises(DataError) as err:
         with Store(good_store) as st:
-            st.ingest_police_uk([FIX / "loose" / "2020-01-avon-and-somerset-street.csv.gz", bad])
+            st.ingest_police_uk([FIX / "loose" / "2020-07-avon-and-somerset-street.csv.gz", bad])
     msg = str(err.value)
     assert bad.name in msg and f"line {line}" in msg and column in msg and what in msg, msg
     assert _snapshot(good_store) == before

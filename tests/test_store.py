@@ -21,7 +21,7 @@ FIX = Path(__file__).resolve().parent / "fixtures" / "policeuk"
 LK = FIX / "lookups"
 LOOKUPS = [LK / "LSOA11_LAD20_EN_LU_test.csv", LK / "LAD19_CSP19_PFA19_EW_LU_test.csv"]
 POP = [FIX / "population" / "mye5_test.xlsx"]
-INPUTS = [FIX / "archive", FIX / "loose" / "2020-01-avon-and-somerset-street.csv.gz",
+INPUTS = [FIX / "archive", FIX / "loose" / "2020-07-avon-and-somerset-street.csv.gz",
           FIX / "loose" / "suffolk-june-export.csv"]
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -33,11 +33,11 @@ EXPECTED_COUNTS = {
                            "burglary": 2, "burglary:caution": 1, "burglary:charged": 1, "vehicle-crime": 1,
                            "vehicle-crime:unavailable": 1},
     (BRISTOL, "2019-08"): {"anti-social-behaviour": 1, "burglary": 1, "burglary:no_suspect": 1},
-    (BRISTOL, "2020-01"): {"public-order": 1, "public-order:under_investigation": 1},
+    (BRISTOL, "2020-07"): {"public-order": 1, "public-order:under_investigation": 1},
     (OXFORD, "2019-06"): {"robbery": 1},
     (SOMERSET, "2019-06"): {"anti-social-behaviour": 1, "violent-crime": 2, "violent-crime:charged": 1},
     (SOMERSET, "2019-08"): {"criminal-damage-arson": 1, "criminal-damage-arson:unavailable": 1},
-    (SOMERSET, "2020-01"): {"anti-social-behaviour": 1},
+    (SOMERSET, "2020-07"): {"anti-social-behaviour": 1},
     (IPSWICH, "2019-06"): {"burglary": 1},
     (AS, "2019-06"): {"stop-and-search": 3, "stop-and-search/arrest": 1, "stop-and-search/no_further_action": 1,
                       "stop-and-search/object_found": 1},
@@ -47,7 +47,7 @@ EXPECTED_BUCKETS = {  # file name -> bucket -> rows
                                              "lad_not_mapped": 1, "ambiguous_lad_csp": 2},
     "2019-06-thames-valley-street.csv": {"counted": 2, "lad_not_mapped": 1},
     "2019-08-avon-and-somerset-street.csv": {"counted": 2, "asb": 1, "rejected": 1},
-    "2020-01-avon-and-somerset-street.csv.gz": {"counted": 1, "asb": 1, "lsoa_not_in_lookup": 1},
+    "2020-07-avon-and-somerset-street.csv.gz": {"counted": 1, "asb": 1, "lsoa_not_in_lookup": 1},
     "suffolk-june-export.csv": {"counted": 1, "ambiguous_lad_csp": 1},
     "2019-06-avon-and-somerset-stop-and-search.csv": {"counted": 3, "rejected": 1},
     "2019-08-avon-and-somerset-outcomes.csv": {"counted": 2, "rejected": 1},
@@ -184,10 +184,10 @@ def test_missing_months_are_missing_not_zero(store):
         assert jul[code] == "no police.uk street file for Avon and Somerset for 2019-07"
     # Thames Valley only has June: every other month of the span is missing for it and its CSPs
     tv = miss[miss["area_code"].isin([TV, OXFORD])]
-    assert set(tv["m"]) == {"2019-07", "2019-08", "2019-09", "2019-10", "2019-11", "2019-12", "2020-01"}
+    assert set(tv["m"]) == {"2019-07", "2019-08", "2019-09", "2019-10", "2019-11", "2019-12", "2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2020-07"}
     assert "outside the months of Thames Valley street files" in tv["reason"].iloc[0]
     # a month with a file is never missing
-    assert not ((miss["area_code"] == AS) & (miss["m"].isin(["2019-06", "2019-08", "2020-01"]))).any()
+    assert not ((miss["area_code"] == AS) & (miss["m"].isin(["2019-06", "2019-08", "2020-07"]))).any()
     # a force-month with street data but no stop-and-search file is missing for the search measures only
     searches = every[every["measure"].notna()]
     assert set(searches["measure"]) == {m for m in known_measures() if m.startswith("stop-and-search")}
