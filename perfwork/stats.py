@@ -926,17 +926,19 @@ def _binom_two_sided(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     whose probability is <= d (1 + 1e-7) is a tail; its edge is found by bisection on k.
     """
     rel = 1.0 + 1e-7
+    # Reflecting k -> n - k, p -> 1 - p maps an outcome above the mean onto one below it with the same
+    # p-value, so only the lower side needs a search.
+    flip = x > n * p
+    x, p = np.where(flip, n - x, x), np.where(flip, 1.0 - p, p)
     d = _st.binom.pmf(x, n, p)
     m = n * p
     out = np.ones(x.size)
     below = x < m
-    above = x > m
-
-    # x below the mean: count y of i in [ceil(m), n] with pmf(i) <= d*rel; pmf decreasing there.
     if below.any():
+        # count y of i in [ceil(m), n] with pmf(i) <= d*rel; pmf decreasing there: bisect for the first such k
         xb, nb, pb, db, mb = x[below], n[below], p[below], d[below], m[below]
-        lo = np.ceil(mb)  # search the first k >= ceil(m) with pmf(k) <= d*rel (n+1 if none)
-        hi = nb + 1.0
+        lo = np.ceil(mb)
+        hi = nb + 1.0  # n + 1 when there is none
         for _ in range(64):
             active = lo < hi
             if not active.any():
@@ -947,22 +949,6 @@ def _binom_two_sided(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
             lo = np.where(active & ~good, mid + 1.0, lo)
         y = nb - lo + 1.0
         out[below] = _st.binom.cdf(xb, nb, pb) + _st.binom.sf(nb - y, nb, pb)
-    if above.any():
-        xa, na, pa, da, ma = x[above], n[above], p[above], d[above], m[above]
-        # count y of i in [0, floor(m)] with pmf(i) <= d*rel; pmf increasing there: find the last
-        # such k (y = k + 1), searching k in [-1, floor(m)].
-        lo = np.full(xa.size, -1.0)
-        hi = np.floor(ma)
-        for _ in range(64):
-            active = lo < hi
-            if not active.any():
-                break
-            mid = np.ceil((lo + hi) / 2.0)
-            good = _st.binom.pmf(mid, na, pa) <= da * rel
-            lo = np.where(active & good, mid, lo)
-            hi = np.where(active & ~good, mid - 1.0, hi)
-        y = lo + 1.0
-        out[above] = _st.binom.cdf(y - 1.0, na, pa) + _st.binom.sf(xa - 1.0, na, pa)
     return np.minimum(1.0, out)
 
 
