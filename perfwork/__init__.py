@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import peers, spc, stats, targets, trends
 from .assess import assess, to_xlsx
+from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
 from .framework import Framework, FrameworkError, Indicator, load_framework
 from .indicators import indicators
@@ -43,5 +44,5 @@ def open_store(path, **options) -> Dataset:
 
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load", "load_demo", "open_store", "assess", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
+           "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
            "trends", "targets"]
