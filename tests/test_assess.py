@@ -197,7 +197,7 @@ def test_exception_table_text(table):
 
 # ---------------------------------------------------------------------------------------------------- CLI
 def _parser():
-    from perfwork.judge_cli import add_assess_commands, add_peers_commands
+    from perfwork.cli.judge import add_assess_commands, add_peers_commands
 
     parser = argparse.ArgumentParser(prog="perfwork")
     sub = parser.add_subparsers(dest="command", required=True)

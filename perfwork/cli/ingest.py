@@ -88,8 +88,8 @@ def _command(args) -> str:
 
 def _ingest(args, run) -> int:
     """Run one ingest in a store; a data error or Ctrl-C rolls it back and says so."""
-    from .dataset import DataError
-    from .store import Store
+    from ..dataset import DataError
+    from ..store import Store
 
     try:
         with Store(args.store) as st:

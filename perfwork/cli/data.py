@@ -1,34 +1,18 @@
-"""The ``perfwork`` command: thin wrappers over the package."""
+"""``perfwork demo-data`` and ``perfwork indicators``."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 import pandas as pd
 
-from .dataset import DataError, Dataset
-from .framework import FrameworkError
-from .indicators import PERIODS
-from .ingest_cli import add_ingest_commands
-from .judge_cli import add_assess_commands, add_peers_commands
-
-
-def load_dataset(args: argparse.Namespace) -> Dataset:
-    """The dataset a command works on: --store (DuckDB), --data (a folder of tables) or the demo."""
-    from . import load
-
-    return load(getattr(args, "store", None) or getattr(args, "data", None))
-
-
-def add_data_options(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--data", metavar="DIR", help="a dataset folder (Parquet or CSV tables); default: the demo")
-    src.add_argument("--store", metavar="FILE", help="a perfwork DuckDB store made by 'perfwork ingest'")
+from ..dataset import Dataset
+from ..indicators import PERIODS
+from ._common import add_data_options
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from .sources import demo
+    from ..sources import demo
 
     path = demo.write(args.out or demo.DEFAULT_PATH, seed=args.seed)
     ds = Dataset.from_dir(path)
@@ -65,7 +49,7 @@ def indicator_table(table: pd.DataFrame) -> str:
 
 
 def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
-    from .indicators import indicators
+    from ..indicators import indicators
 
     table = indicators(dataset, framework=args.framework, period=args.period, level=args.level,
                        areas=args.area, period_end=args.period_end or "latest")
@@ -76,11 +60,8 @@ def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="perfwork", description="Community safety performance: indicators, "
-                                     "Most Similar Group comparison, trends, SPC and targets.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_data_commands(sub) -> None:
+    """Register ``perfwork demo-data`` and ``perfwork indicators``."""
     p = sub.add_parser("demo-data", help="regenerate the synthetic Demo Kingdom dataset",
                        description="Generate the Demo Kingdom deterministically and write it as Parquet tables.")
     p.add_argument("--out", default=None, help="folder to write (default: data/demo in the repository)")
@@ -98,28 +79,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the table to a CSV file")
     add_data_options(p)
     p.set_defaults(func=cmd_indicators, needs_data=True)
-
-    add_ingest_commands(sub)
-    add_peers_commands(sub)
-    add_assess_commands(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if getattr(args, "needs_data", False):
-            dataset = load_dataset(args)
-            if getattr(args, "level", "unset") is None and getattr(args, "area", None):
-                args.level = dataset.area(args.area[0])["level"]
-            return args.func(args, dataset)
-        return args.func(args)
-    except (DataError, FrameworkError, KeyError, ValueError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"perfwork: error: {msg}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

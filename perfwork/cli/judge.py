@@ -1,6 +1,6 @@
 """CLI commands for peers and the assessment: ``perfwork peers`` and ``perfwork assess``.
 
-``perfwork/cli.py`` registers them with ``add_peers_commands(sub)`` and ``add_assess_commands(sub)``; each parser
+``perfwork.cli`` registers them with ``add_peers_commands(sub)`` and ``add_assess_commands(sub)``; each parser
 sets ``func`` (a ``handler(args, dataset)``) and ``needs_data=True``, so the CLI loads the dataset (``--data DIR``,
 ``--store FILE`` or the demo) and calls the handler with it.
 """
@@ -11,14 +11,14 @@ import argparse
 
 import pandas as pd
 
-from .dataset import Dataset
+from ..dataset import Dataset
+from ._common import add_data_options
 
 
 def _shared_options(p: argparse.ArgumentParser, groups_help: str, k_help: str) -> None:
     """The options of both commands: --level, --groups, --k and the data source (--data / --store).
 
     When --level is not given, the CLI's main sets it from the first --area (``cli.main``)."""
-    from .cli import add_data_options  # imported here: cli imports this module
 
     p.add_argument("--level", default=None, choices=["csp", "force"],
                    help="level of the areas and their groups (default: the level of the first --area, else csp)")
@@ -88,7 +88,7 @@ def _level(args) -> str:
 
 
 def _groups(args, dataset: Dataset, level: str) -> pd.DataFrame:
-    from . import peers
+    from .. import peers
 
     if args.groups:
         # One area's list of peers (no peer column) belongs to the one --area given; a pairs file to everyone.
@@ -101,7 +101,7 @@ def _groups(args, dataset: Dataset, level: str) -> pd.DataFrame:
 
 def peers_text(groups: pd.DataFrame, area: str, top: int = 3) -> str:
     """A readable account of one area's group."""
-    from . import peers
+    from .. import peers
 
     ex = peers.explain(groups, area, top=top)
     rows = groups[groups["area_code"] == area]
@@ -136,7 +136,7 @@ def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
 
 
 def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
-    from .assess import assess, exception_table, to_xlsx
+    from ..assess import assess, exception_table, to_xlsx
 
     level = _level(args)
     codes = _areas(args, dataset)

@@ -1,0 +1,7 @@
+"""``python -m perfwork.cli``: the same as the ``perfwork`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
