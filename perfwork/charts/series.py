@@ -67,12 +67,12 @@ def _icons(r: dict) -> pd.DataFrame:
     var = r.get("spc_variation") or "common_cause"
     word, colour = ICONS.get(var, (str(var), style.GREY))
     letter = "" if var == "common_cause" else ("H" if _direction(r) == "high" else "L")
-    rows = [{"i": 0, "letter": letter, "colour": colour, "text": f"Variation: {word}" + (
+    rows = [{"i": 0, "letter": letter, "colour": colour, "text": f"Variation:\n{word}" + (
         f" ({str(r.get('spc_rule')).replace('_', ' ')})" if r.get("spc_rule") else "")}]
     if r.get("spc_assurance") in ASSURANCE:
         aw, ac = ASSURANCE[r["spc_assurance"]]
         rows.append({"i": 1, "letter": {"pass": "P", "fail": "F"}.get(r["spc_assurance"], "?"), "colour": ac,
-                     "text": f"Assurance: {aw}"})
+                     "text": f"Assurance:\n{aw}"})
     return pd.DataFrame(rows)
 
 
@@ -132,7 +132,7 @@ def spc_chart(a, area: str, indicator: str, events: pd.DataFrame | None = None,
         tooltip=alt.Tooltip("text:N", title="")))
     layers.append(alt.Chart(icons).mark_text(color="#ffffff", fontWeight="bold", fontSize=13).encode(
         x=alt.value(SPC_WIDTH + 24), y=icon_y, text="letter:N"))
-    layers.append(alt.Chart(icons).mark_text(align="left", fontSize=11, color=style.INK, limit=150).encode(
+    layers.append(alt.Chart(icons).mark_text(align="left", fontSize=11, color=style.INK, lineBreak="\n").encode(
         x=alt.value(SPC_WIDTH + 44), y=icon_y, text="text:N"))
     last = p.dropna(subset=["value"]).tail(1)
     desc = (f"SPC chart of monthly {ctx.label.lower()} for {ctx.where}, {p['period_end'].min():%b %Y} to "
@@ -172,7 +172,7 @@ def target_chart(a, area: str, indicator: str) -> alt.LayerChart:
         x=x, y="value:Q", tooltip=tip)
     now = alt.Chart(proj.head(1).assign(status=status)).mark_point(
         filled=True, size=260, shape="diamond", stroke=style.AREA).encode(
-        x=x, y="value:Q", color=alt.Color("status:N", scale=style.scale(style.RAG, style.RAG_ORDER),
+        x=x, y="value:Q", color=alt.Color("status:N", scale=style.scale(style.RAG, style.RAG_ORDER, [status]),
                                           legend=_legend("Target status")),
         tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("value:Q", title="Latest", format=",.2f")])
     desc = (f"Target chart for {ctx.label.lower()} in {ctx.where}: {ctx.row.get('target')}. Baseline "

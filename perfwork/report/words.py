@@ -78,6 +78,12 @@ def headline(rows: pd.DataFrame) -> str:
     exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
     end = pd.Timestamp(rows["period_end"].iloc[0])
     when = f"in the 12 months to {end:%B %Y}"
+    valued = int(rows["value"].notna().sum())
+    if valued == 0:
+        return (f"None of {name}'s {n} indicators has a value for the 12 months to {end:%B %Y} (months of data "
+                "are missing), so nothing is judged.")
+    if valued < n:
+        when += f" ({n - valued} of {n} have no value: incomplete data)"
     if exc.empty:
         worse = int((rows["peer_judgement"] == "worse").sum())
         tail = f"; {worse} {'is' if worse == 1 else 'are'} worse than peers but within the usual range" if worse else ""
