@@ -81,3 +81,15 @@ def short_label(label: str) -> str:
     acronym."""
     text = str(label).split(" per ")[0].replace(" (%)", "").strip()
     return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
+_TYPES = {"Q": "quantitative", "N": "nominal", "T": "temporal", "O": "ordinal"}
+
+
+def ch(cls, shorthand: str, **kw):
+    """An Altair channel from 'field:T' built directly: Altair's shorthand strings are parsed through the
+    schema (about 20 ms per chart), explicit channels cost nothing."""
+    field, _, t = shorthand.rpartition(":")
+    if cls.__name__ in ("X2", "Y2"):          # secondary positions take their type from the primary
+        return cls(field=field, **kw)
+    return cls(field=field, type=_TYPES[t], **kw)
