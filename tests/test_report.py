@@ -10,7 +10,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import small_tables
 

@@ -138,7 +138,8 @@ def spine_chart(a, area: str) -> alt.LayerChart:
                          "'better →' : 'benchmark'"))
     tooltip = [ch(alt.Tooltip, "label:N", title="Indicator"), ch(alt.Tooltip, "value_text:N", title="Value"),
                ch(alt.Tooltip, "benchmark_text:N", title="MSG benchmark"),
-               ch(alt.Tooltip, "range_text:N", title="Group range"), ch(alt.Tooltip, "judgement:N", title="Against peers")]
+               ch(alt.Tooltip, "range_text:N", title="Group range"),
+               ch(alt.Tooltip, "judgement:N", title="Against peers")]
     rng = alt.Chart().mark_bar(color="#e3e3e3", height=14).encode(x, ch(alt.X2, "range_hi:Q"), y, tooltip=tooltip)
     iqr = alt.Chart().mark_bar(color="#a9a9a9", height=14).encode(
         ch(alt.X, "iqr_lo:Q"), ch(alt.X2, "iqr_hi:Q"), y, tooltip=tooltip)

@@ -57,25 +57,21 @@ def trend_chart(a, area: str, indicator: str) -> alt.LayerChart:
                      "(descriptive).", "Gaps: 12-month windows touching a month without data (never zero)."))
 
 
-ICONS = {  # Making Data Count variation icons: letter and colour
+ICONS = {  # Making Data Count variation icons: words and colour
     "special_cause_concern": ("concern", style.VERMILLION), "special_cause_improvement": ("improvement", style.BLUE),
     "common_cause": ("common cause", style.GREY), "special_cause_neutral_high": ("neutral", style.PURPLE),
-    "special_cause_neutral_low": ("neutral", style.PURPLE)}
-ASSURANCE = {"pass": ("passes the target consistently", style.BLUE),
-             "fail": ("fails the target consistently", style.VERMILLION),
-             "inconsistent": ("hits and misses the target", style.AMBER)}
+    "special_cause_neutral_low": ("neutral", style.PURPLE), "incomplete": ("no value this month", style.LIGHT)}
 
 
 def _icons(r: dict) -> pd.DataFrame:
     var = r.get("spc_variation") or "common_cause"
     word, colour = ICONS.get(var, (str(var), style.GREY))
-    letter = "" if var == "common_cause" else ("H" if _direction(r) == "high" else "L")
+    letter = "" if var in ("common_cause", "incomplete") else ("H" if _direction(r) == "high" else "L")
     rows = [{"i": 0, "letter": letter, "colour": colour, "text": f"Variation:\n{word}" + (
         f" ({str(r.get('spc_rule')).replace('_', ' ')})" if r.get("spc_rule") else "")}]
-    if r.get("spc_assurance") in ASSURANCE:
-        aw, ac = ASSURANCE[r["spc_assurance"]]
-        rows.append({"i": 1, "letter": {"pass": "P", "fail": "F"}.get(r["spc_assurance"], "?"), "colour": ac,
-                     "text": f"Assurance:\n{aw}"})
+    if r.get("spc_assurance") in style.ASSURANCE:
+        aw, ac, letter = style.ASSURANCE[r["spc_assurance"]]
+        rows.append({"i": 1, "letter": letter, "colour": ac, "text": f"Assurance:\n{aw}"})
     return pd.DataFrame(rows)
 
 
@@ -119,10 +115,12 @@ def spc_chart(a, area: str, indicator: str, events: pd.DataFrame | None = None,
     starts = p.groupby("segment")["period_end"].min().iloc[1:]
     if len(starts):
         layers.append(alt.Chart(pd.DataFrame({"date": starts.to_numpy(), "label": "limits recalculated"})).mark_rule(
-            color=style.PURPLE, strokeDash=[2, 2]).encode(ch(alt.X, "date:T"), tooltip=[ch(alt.Tooltip, "label:N", title="Rebase")]))
+            color=style.PURPLE, strokeDash=[2, 2]).encode(
+            ch(alt.X, "date:T"), tooltip=[ch(alt.Tooltip, "label:N", title="Rebase")]))
     if target is not None:
         layers.append(alt.Chart(pd.DataFrame({"target": [target], "label": [f"target {number(target)}"]})).mark_rule(
-            color=style.AMBER, strokeWidth=2).encode(ch(alt.Y, "target:Q"), tooltip=[ch(alt.Tooltip, "label:N", title="Target")]))
+            color=style.AMBER, strokeWidth=2).encode(
+            ch(alt.Y, "target:Q"), tooltip=[ch(alt.Tooltip, "label:N", title="Target")]))
     if events is not None and len(events):
         ev = pd.DataFrame({"date": pd.to_datetime(events["date"]), "label": events["label"].astype(str)})
         layers.append(alt.Chart(ev).mark_rule(color=style.INK, strokeWidth=1.5, strokeDash=[1, 2]).encode(
@@ -179,7 +177,8 @@ def target_chart(a, area: str, indicator: str) -> alt.LayerChart:
         filled=True, size=260, shape="diamond", stroke=style.AREA).encode(
         x, y, ch(alt.Color, "status:N", scale=style.scale(style.RAG, style.RAG_ORDER, [status]),
                  legend=_legend("Target status")),
-        tooltip=[ch(alt.Tooltip, "status:N", title="Status"), ch(alt.Tooltip, "value:Q", title="Latest", format=",.2f")])
+        tooltip=[ch(alt.Tooltip, "status:N", title="Status"),
+                 ch(alt.Tooltip, "value:Q", title="Latest", format=",.2f")])
     desc = (f"Target chart for {ctx.label.lower()} in {ctx.where}: {ctx.row.get('target')}. Baseline "
             f"{number(prog['baseline_value'], kind)}, target {number(prog['target_value'], kind)} by "
             f"{prog['deadline']:%b %Y}; latest {number(prog['value'], kind)} against a trajectory of "
@@ -204,7 +203,8 @@ def rank_chart(a, area: str, indicator: str) -> alt.LayerChart:
     quart = pd.DataFrame({"rank": [size * q / 4 + 0.5 for q in (1, 2, 3)],
                           "label": ["best quarter above", "middle", "worst quarter below"]})
     rules = alt.Chart(quart).mark_rule(color=style.LIGHT, strokeDash=[3, 3]).encode(ch(alt.Y, "rank:Q"))
-    line = alt.Chart(s[["period_end", "rank", "group_size", "peer_judgement"]]).mark_line(color=style.BLUE, strokeWidth=2, invalid=BREAK, point=alt.OverlayMarkDef(
+    line = alt.Chart(s[["period_end", "rank", "group_size", "peer_judgement"]]).mark_line(
+        color=style.BLUE, strokeWidth=2, invalid=BREAK, point=alt.OverlayMarkDef(
         size=24, color=style.BLUE)).encode(
         x, y, tooltip=[ch(alt.Tooltip, "period_end:T", title="12 months to", format="%b %Y"),
                        ch(alt.Tooltip, "rank:Q", title="Rank"), ch(alt.Tooltip, "group_size:Q", title="of"),
