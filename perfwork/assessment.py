@@ -31,6 +31,7 @@ from . import periods, provenance
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
+from .errors import NotFound, UsageError
 from .framework import Framework, load_framework
 from .indicators import indicators
 from .provenance import RunRecord
@@ -78,10 +79,10 @@ class Assessment:
             return area
         row = self.dataset.area(area)
         if row["level"] != self.level:
-            raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
+            raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
                              f"{self.level}s")
         if row["area_code"] not in self._rows:
-            raise KeyError(f"{row['area_code']} is not in this assessment")
+            raise NotFound(f"{row['area_code']} is not in this assessment")
         return row["area_code"]
 
     def for_area(self, area: str) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from . import periods
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
+from .errors import UsageError
 from .frames import as_object, index_of, polarity_sign, row_keys
 from .framework import load_framework
 from .indicators import indicators
@@ -111,7 +112,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     indicators and period ends.
     """
     if level not in LEVELS:
-        raise ValueError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
+        raise UsageError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
     fw = load_framework(framework)
     code = _area_code(dataset, area, level)
     r12 = _given(values, "rolling12", fw, level)
@@ -125,7 +126,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
         groups_used = groups[groups["area_code"] == code]
         groups_used.attrs = groups.attrs
         if groups_used.empty:
-            raise ValueError(f"no peer group for {code} in the groups given")
+            raise UsageError(f"no peer group for {code} in the groups given")
 
     # The rows to judge: the assessed areas at the requested period ends (positions in r12).
     at_end = r12["period_end"].isin(ends).to_numpy()
@@ -186,7 +187,7 @@ def _area_code(dataset: Dataset, area, level: str) -> str | None:
         return None
     row = dataset.area(area)
     if row["level"] != level:
-        raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
+        raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
                          f"pass level={row['level']!r}")
     return row["area_code"]
 
