@@ -7,9 +7,11 @@ import argparse
 import sys
 
 from ..dataset import DataError
+from ..decisions.log import LogError
 from ..framework import FrameworkError
 from ._common import load_dataset
 from .data import add_data_commands
+from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
 
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_decisions_commands(sub)
     return parser
 
 
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.level = dataset.area(args.area[0])["level"]
             return args.func(args, dataset)
         return args.func(args)
-    except (DataError, FrameworkError, KeyError, ValueError, FileNotFoundError) as exc:
+    except (DataError, FrameworkError, KeyError, ValueError, FileNotFoundError, LogError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"perfwork: error: {msg}", file=sys.stderr)
         return 2
