@@ -4,11 +4,12 @@
     ds = pw.load_demo()                                  # the synthetic Demo Kingdom
     pw.indicators(ds, "national", period="rolling12")    # values and 95% limits per area
     pw.assess(ds, area="DK-C0001")                       # peers, trend, SPC, targets, exceptions
+    pw.decisions.review(ds, log)                         # did the board's actions work?
 """
 
 from __future__ import annotations
 
-from . import peers, spc, stats, targets, trends
+from . import decisions, peers, spc, stats, targets, trends
 from .assess import assess, to_xlsx
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
@@ -45,4 +46,4 @@ def open_store(path, **options) -> Dataset:
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
            "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
-           "trends", "targets"]
+           "trends", "targets", "decisions"]

@@ -141,14 +141,17 @@ def _period_end(ds_months: pd.DatetimeIndex, decided_on: date, period_end) -> pd
 
 def _area_rows(source, code: str, level: str, period_end: pd.Timestamp, targets,
                framework) -> tuple[pd.DataFrame, object]:
-    """The area's assessment at ``period_end``: read from the Assessment given when it is at that period, else
-    assessed for that area and period."""
+    """The area's assessment at ``period_end``: read from the Assessment given when it holds that period (the
+    latest, or every period end with ``assess_all(..., period_end="all")``), else assessed for that area and period."""
     from ..assess import assess
     from ..assessment import Assessment
 
-    if isinstance(source, Assessment) and source.level == level and len(source.table) \
-            and source.table["period_end"].max() == period_end:
-        return source.for_area(code), source
+    if isinstance(source, Assessment) and source.level == level and (source.table["period_end"] == period_end).any():
+        rows = source.for_area(code)
+        if rows["period_end"].nunique() > 1:                  # an assessment of every period end (period_end="all")
+            rows = rows[rows["period_end"] == period_end].reset_index(drop=True)
+            rows.attrs = dict(source.table.attrs)
+        return rows, source
     ds, fw = (source.dataset, source.framework) if isinstance(source, Assessment) else (source, framework)
     return assess(ds, area=code, period_end=period_end, level=level, framework=fw, targets=targets), None
 
@@ -165,14 +168,15 @@ def snapshot(source, area: str, indicator: str | None, period_end: pd.Timestamp,
     snap = {"period_end": f"{period_end:%Y-%m}", "level": row["level"], "area_name": row["area_name"],
             "dataset": ds.name, "framework": getattr(fw, "name", str(fw)),
             "indicator": None,
-            "exceptions": [{"indicator": r["indicator"], "label": r["label"], "reasons": r["reasons"]}
-                           for _, r in rows[rows["exception"]].iterrows()],
+            "exceptions": [{"indicator": i, "label": lab, "reasons": why} for i, lab, why in
+                           rows.loc[rows["exception"].astype(bool), ["indicator", "label", "reasons"]].to_numpy()],
             "run": _run_record(used if used is not None else source)}
     if indicator is not None:
         r = rows[rows["indicator"] == indicator]
         if r.empty:
             raise EntryError("indicator", f"{indicator!r} has no assessment for {area} at {period_end:%Y-%m}")
-        snap["indicator"] = {f: _plain(r.iloc[0][f]) for f in SNAPSHOT_FIELDS if f in r.columns}
+        rec = r.iloc[0].to_dict()
+        snap["indicator"] = {f: _plain(rec[f]) for f in SNAPSHOT_FIELDS if f in rec}
     return snap
 
 

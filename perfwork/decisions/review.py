@@ -30,8 +30,9 @@ from ..frames import polarity_sign
 from ..trends import IMPROVEMENT, p_text
 from .entries import decisions as _decisions
 
-CAVEAT = ("Association in time, not proof that the action caused it: other things change at the same time, and "
-          "recorded crime also moves with recording practice.")
+CAVEAT = ("Association in time, not proof that the action caused it: other things change at the same time, "
+          "recorded crime also moves with recording practice, and until a year has passed the months since a "
+          "decision cover only some seasons.")
 ALPHA = 0.05
 BEFORE_MONTHS = 12
 RULE_STRENGTH = ("shift", "trend", "outside_limits", "two_of_three")     # the strongest sign first
@@ -134,13 +135,14 @@ def _sums(x: np.ndarray, s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nd
 
 
 def _review_level(a, dec: pd.DataFrame) -> pd.DataFrame:
-    now = a.table.set_index(["area_code", "indicator"])
+    latest = a.table["period_end"].max()
+    table = a.table[a.table["period_end"] == latest]             # "now": the assessment's latest period end
+    now = table.set_index(["area_code", "indicator"])
     names = a.dataset.areas.set_index("area_code")["area_name"]
     out = pd.DataFrame({"decision_id": dec["decision_id"], "area_code": dec["area_code"],
                         "area_name": dec["area_code"].map(names), "indicator": dec["indicator"],
                         "decided_on": dec["decided_on"], "decision": dec["decision"], "author": dec["author"],
-                        "period_end_then": dec["period_end"],
-                        "period_end_now": a.table["period_end"].max() if len(a.table) else pd.NaT})
+                        "period_end_then": dec["period_end"], "period_end_now": latest})
     on_ind = dec["indicator"].notna().to_numpy()
     for c in COLUMNS:
         if c not in out.columns:
@@ -148,7 +150,7 @@ def _review_level(a, dec: pd.DataFrame) -> pd.DataFrame:
     if on_ind.any():
         _indicator_reviews(a, dec[on_ind], out, np.flatnonzero(on_ind), now)
     wide = np.flatnonzero(~on_ind)
-    exc_now = a.table[a.table["exception"]].groupby("area_code")["label"].agg(list)
+    exc_now = table[table["exception"]].groupby("area_code")["label"].agg(list)
     for i in wide:
         snap = dec["snapshot"].iloc[i]
         then = [e["label"] for e in snap.get("exceptions", [])]
