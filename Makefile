@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 DEMO_AREA ?= DK-C0001
 DEMO_LOG  ?= data/decisions-demo.sqlite
 
-.PHONY: demo test env bench demo-data clean
+.PHONY: demo test lint env bench demo-data clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11) on PATH; set PYTHON=..."; exit 1; }
@@ -28,7 +28,10 @@ demo: env
 demo-data: env
 	$(PY) -m perfwork.cli demo-data
 
-test: env
+lint: env
+	$(VENV)/bin/ruff check perfwork tests benchmarks
+
+test: env lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 

@@ -71,8 +71,8 @@ def _existing(log) -> dict:
 def seed(log, dataset=None) -> int:
     """Record the demo's decisions in ``log`` (once); returns how many decisions were added."""
     if dataset is None:
-        from .. import load_demo
-        dataset = load_demo()
+        from ..sources import demo as _demo
+        dataset = _demo.load()
     have = _existing(log)
     added = 0
     for story in STORIES:

@@ -143,7 +143,7 @@ def _area_rows(source, code: str, level: str, period_end: pd.Timestamp, targets,
                framework) -> tuple[pd.DataFrame, object]:
     """The area's assessment at ``period_end``: read from the Assessment given when it holds that period (the
     latest, or every period end with ``assess_all(..., period_end="all")``), else assessed for that area and period."""
-    from ..assess import assess
+    from ..judgement import assess
     from ..assessment import Assessment
 
     if isinstance(source, Assessment) and source.level == level and (source.table["period_end"] == period_end).any():

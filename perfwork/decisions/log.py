@@ -27,7 +27,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-DEMO_LOG = Path(__file__).resolve().parents[2] / "data" / "decisions-demo.sqlite"
+from .._paths import demo_dir
+
+DEMO_LOG = demo_dir().parent / "decisions-demo.sqlite"      # data/ beside data/demo in a checkout (git-ignored)
 ENV = "PERFWORK_LOG"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
