@@ -143,8 +143,8 @@ def _area_rows(source, code: str, level: str, period_end: pd.Timestamp, targets,
                framework) -> tuple[pd.DataFrame, object]:
     """The area's assessment at ``period_end``: read from the Assessment given when it holds that period (the
     latest, or every period end with ``assess_all(..., period_end="all")``), else assessed for that area and period."""
-    from ..judgement import assess
     from ..assessment import Assessment
+    from ..judgement import assess
 
     if isinstance(source, Assessment) and source.level == level and (source.table["period_end"] == period_end).any():
         rows = source.for_area(code)

@@ -217,27 +217,26 @@ def _spc_since(months: pd.DatetimeIndex, val: np.ndarray, meta: pd.DataFrame, s:
     rule = pts["special_cause"].astype(object).to_numpy().reshape(n_pairs, n_months)
     kind = pts["point_type"].astype(object).to_numpy().reshape(n_pairs, n_months)
     above = (pts["value"] > pts["mean"]).to_numpy().reshape(n_pairs, n_months)
-    texts, rules, froms = [], [], []
-    for si, start in zip(s, a0):
-        r, k, up = rule[si], kind[si], above[si]
-        flagged = [j for j in range(start, n_months) if r[j] in RULE_STRENGTH]
-        if start >= n_months:
-            texts.append("no months since the decision yet"); rules.append(None); froms.append(None)
-            continue
-        if not flagged:
-            texts.append("no special cause since the decision (common-cause variation)")
-            rules.append(None); froms.append(None)
-            continue
-        best = min(flagged, key=lambda j: (RULE_STRENGTH.index(r[j]), j))
-        first = best
-        while first - 1 >= 0 and k[first - 1] == k[best]:
-            first -= 1                              # where this run of special causes began, perhaps before
-        when = months[first]
-        what = f"{_rule_words(r[best], bool(up[best]))} ({_type_words(k[best])})"
-        texts.append(f"{what} from {when:%Y-%m}" if first >= start else
-                     f"{what}, continuing special causes that began before the decision, in {when:%Y-%m}")
-        rules.append(r[best]); froms.append(when)
-    return {"text": texts, "rule": rules, "from": froms}
+    found = [_signal(rule[si], kind[si], above[si], start, months) for si, start in zip(s, a0)]
+    return {"text": [f[0] for f in found], "rule": [f[1] for f in found], "from": [f[2] for f in found]}
+
+
+def _signal(r: np.ndarray, k: np.ndarray, up: np.ndarray, start: int, months: pd.DatetimeIndex) -> tuple:
+    """(words, rule, first month) of the strongest special cause on one chart from position ``start`` on."""
+    if start >= len(months):
+        return "no months since the decision yet", None, None
+    flagged = [j for j in range(start, len(months)) if r[j] in RULE_STRENGTH]
+    if not flagged:
+        return "no special cause since the decision (common-cause variation)", None, None
+    best = min(flagged, key=lambda j: (RULE_STRENGTH.index(r[j]), j))
+    first = best
+    while first - 1 >= 0 and k[first - 1] == k[best]:
+        first -= 1                              # where this run of special causes began, perhaps before
+    when = months[first]
+    what = f"{_rule_words(r[best], bool(up[best]))} ({_type_words(k[best])})"
+    if first >= start:
+        return f"{what} from {when:%Y-%m}", r[best], when
+    return f"{what}, continuing special causes that began before the decision, in {when:%Y-%m}", r[best], when
 
 
 def _rule_words(rule: str, above: bool) -> str:
