@@ -87,6 +87,7 @@ def test_record_keeps_the_judgement_it_was_based_on(small_assessment, log_url):
     for field in ("value", "benchmark", "peer_judgement", "travel", "spc_variation", "reasons"):
         assert snap[field] == (then[field].item() if hasattr(then[field], "item") else then[field]), field
     assert row["snapshot"]["period_end"] == "2025-03"
+    assert row["snapshot"]["run"]["dataset"] == a.run.dataset and row["snapshot"]["run"]["inputs"] == a.run.inputs
     acts = dec.actions(log_url, today=TODAY)
     assert acts[["action", "owner", "status", "decision_id"]].values.tolist() == [["Fit locks", "Housing", "open", did]]
     assert bool(acts["overdue"].iloc[0])                       # due 2025-06-30, still open on 2026-06-01
@@ -322,6 +323,9 @@ def test_demo_seeding_is_idempotent(demo):
     assert seeding.seed(path, dataset=ds) == 0
     pd.testing.assert_frame_equal(dec.history(path), before)
     d = dec.decisions(path)
+    from perfwork.provenance import dataset_fingerprint
+
+    assert {s["run"]["dataset"] for s in d["snapshot"]} == {dataset_fingerprint(ds)}   # keyed to the data used
     assert d["withdrawn"].sum() == 1 and set(d["area_code"]) == {"DK-C0123", "DK-C0201", "DK-C0067", "DK-F21",
                                                                   "DK-C0258"}
 

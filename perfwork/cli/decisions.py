@@ -11,6 +11,7 @@ import os
 
 import pandas as pd
 
+from ..errors import UsageError
 from ._common import add_data_options, load_dataset
 
 
@@ -108,7 +109,7 @@ def _log(args, dataset=None):
     from ..decisions import ENV, open_log
 
     if args.log is None and not os.environ.get(ENV) and dataset is not None and dataset.name != "demo":
-        raise ValueError(f"--log: name the decision log for {dataset.name} (a file or URL, or set ${ENV}); the "
+        raise UsageError(f"--log: name the decision log for {dataset.name} (a file or URL, or set ${ENV}); the "
                          "default log belongs to the demo")
     return open_log(args.log)
 

@@ -23,6 +23,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..dataset import Dataset
+from ..errors import UsageError
+from ..targets import default_targets
 from . import log as _log
 from .log import ACTION_STATUSES, Log, open_log
 
@@ -36,7 +38,7 @@ DECISION_FIELDS = ("decision", "author", "meeting", "decided_on")
 ACTION_FIELDS = ("action", "owner", "due", "review_on", "status")
 
 
-class EntryError(ValueError):
+class EntryError(UsageError):
     """An entry that cannot be recorded as given; ``field`` names the input at fault. Nothing was written."""
 
     def __init__(self, field: str, message: str):
@@ -107,16 +109,17 @@ def _plain(v):
     return str(v)
 
 
-def _run_record(assessment) -> dict | None:
-    run = getattr(assessment, "run", None)
+def _run_record(used, dataset, framework, level: str, period_end: pd.Timestamp, targets) -> dict:
+    """The run record the judgement came from: the Assessment's, or one made for the single-area assessment."""
+    run = getattr(used, "run", None)
     if run is None:
-        return None
-    if hasattr(run, "to_dict"):
-        run = run.to_dict()
-    elif hasattr(run, "__dataclass_fields__"):
-        from dataclasses import asdict
-        run = asdict(run)
-    return json.loads(json.dumps(run, default=str))
+        from ..framework import load_framework
+        from ..provenance import record as run_record
+
+        run = run_record(dataset, load_framework(framework), level=level, period="rolling12", period_end=period_end,
+                         targets=targets if isinstance(targets, pd.DataFrame) else None,
+                         options={"targets": targets if isinstance(targets, str) else None})
+    return json.loads(json.dumps({**run.as_dict(), "inputs": run.inputs}, default=str))
 
 
 def _period_end(ds_months: pd.DatetimeIndex, decided_on: date, period_end) -> pd.Timestamp:
@@ -170,7 +173,7 @@ def snapshot(source, area: str, indicator: str | None, period_end: pd.Timestamp,
             "indicator": None,
             "exceptions": [{"indicator": i, "label": lab, "reasons": why} for i, lab, why in
                            rows.loc[rows["exception"].astype(bool), ["indicator", "label", "reasons"]].to_numpy()],
-            "run": _run_record(used if used is not None else source)}
+            "run": _run_record(used, ds, fw, row["level"], period_end, targets)}
     if indicator is not None:
         r = rows[rows["indicator"] == indicator]
         if r.empty:
@@ -227,8 +230,7 @@ def record(source, log, *, area: str, decision: str, author: str, indicator: str
     planned = [_action_values(a) for a in (actions or ())]
     pe = _period_end(ds.months, values["decided_on"], period_end)
     if targets is None:
-        targets = (source.options.get("targets") if hasattr(source, "options")
-                   else "demo" if ds.name == "demo" else None)
+        targets = getattr(source, "targets", None) if hasattr(source, "table") else default_targets(ds)
     snap = json.dumps(snapshot(source, code, indicator, pe, targets=targets, framework=framework),
                       ensure_ascii=False)
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from .._paths import demo_dir
+from ..errors import UsageError
 
 DEMO_LOG = demo_dir().parent / "decisions-demo.sqlite"      # data/ beside data/demo in a checkout (git-ignored)
 ENV = "PERFWORK_LOG"
@@ -91,8 +92,8 @@ action_versions = sa.Table(
 LOG_TABLES = ("decisions", "decision_versions", "actions", "action_versions", "schema_version")
 
 
-class LogError(RuntimeError):
-    """The log cannot be used as asked (a newer schema, a busy database after every retry)."""
+class LogError(UsageError):
+    """The log cannot be used as asked (cannot be reached, a newer schema, still busy after every retry)."""
 
 
 def _append_only_ddl(dialect: str) -> list[str]:
@@ -210,9 +211,14 @@ def open_log(target=None) -> Log:
     url = log_url(target)
     with _OPEN_LOCK:
         if url not in _OPEN:
-            engine = _sqlite_engine(url) if url.startswith("sqlite") else sa.create_engine(url, pool_pre_ping=True)
-            log = Log(url=url, engine=engine)
-            migrate(log)
+            try:
+                engine = _sqlite_engine(url) if url.startswith("sqlite") else sa.create_engine(url, pool_pre_ping=True)
+                log = Log(url=url, engine=engine)
+                migrate(log)
+            except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, OperationalError) as exc:
+                shown = sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+                raise LogError(f"--log: cannot open the decision log {shown}: "
+                               f"{getattr(exc, 'orig', None) or exc}") from None
             _OPEN[url] = log
         return _OPEN[url]
 

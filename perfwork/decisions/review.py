@@ -48,15 +48,16 @@ COLUMNS = ["decision_id", "area_code", "area_name", "indicator", "label", "decid
 def _assessments(source, levels, options) -> dict:
     """One assessment per level needed: the one given (for its level), the others computed once."""
     from ..assessment import Assessment, assess_all
+    from ..targets import default_targets
 
     out = {}
     if isinstance(source, Assessment):
         out[source.level] = source
         ds = source.dataset
-        options = dict({"targets": source.options.get("targets")}, **options)
+        options = dict({"targets": source.targets}, **options)
     else:
         ds = source
-        options = dict({"targets": "demo" if ds.name == "demo" else None}, **options)
+        options = dict({"targets": default_targets(ds)}, **options)
     for level in levels:
         if level not in out:
             out[level] = assess_all(ds, level=level, **options)
