@@ -4,11 +4,12 @@
     ds = pw.load_demo()                                  # the synthetic Demo Kingdom
     pw.indicators(ds, "national", period="rolling12")    # values and 95% limits per area
     pw.assess(ds, area="DK-C0001")                       # peers, trend, SPC, targets, exceptions
+    pw.decisions.review(ds, log)                         # did the board's actions work?
 """
 
 from __future__ import annotations
 
-from . import peers, periods, spc, stats, targets, trends, vocab
+from . import decisions, peers, periods, spc, stats, targets, trends, vocab
 from ._version import __version__
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
@@ -53,4 +54,6 @@ __all__ = [
     "assess", "assess_all", "Assessment", "most_similar", "load_groups", "load_targets", "to_xlsx",
     # the modules a notebook reaches into
     "stats", "spc", "peers", "trends", "targets", "periods", "vocab",
+    # managing: the decision and action log
+    "decisions",
 ]
