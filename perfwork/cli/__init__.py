@@ -9,6 +9,7 @@ import sys
 from ..dataset import DataError
 from ..framework import FrameworkError
 from ._common import load_dataset
+from .batch import add_batch_commands
 from .data import add_data_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_batch_commands(sub)
     return parser
 
 
