@@ -34,6 +34,8 @@ import warnings
 
 _IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: such classes cannot be patched
 _SKIP_MODULES = {__name__, "__main__"}
+# set again by ipykernel for every request: restored, not worth reporting
+_QUIET = {"sys.excepthook", "builtins.input", "getpass.getpass", "IPython line magics", "IPython cell magics"}
 _snapshot: "_Snapshot | None" = None
 
 
@@ -92,10 +94,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _dict_state(d) -> tuple:
-    return d, tuple(d), tuple(d.values())
-
-
 def _changed(state) -> bool:
     d, keys, values = state
     return (len(d) != len(keys) or not all(map(operator.is_, d, keys))
@@ -127,13 +125,17 @@ class _Snapshot:
         d = getattr(module, "__dict__", None)
         if not isinstance(d, dict) or id(d) in self.dicts:
             return
-        self.dicts[id(d)] = _dict_state(d)
-        self.names[id(d)] = name
+        self._add(d, name)
         for value in list(d.values()):
             if (isinstance(value, type) and getattr(value, "__module__", None) == name
-                    and not value.__flags__ & _IMMUTABLE_TYPE and id(value.__dict__) not in self.dicts):
-                self.dicts[id(value.__dict__)] = (value, tuple(value.__dict__), tuple(value.__dict__.values()))
-                self.names[id(value.__dict__)] = f"{name}.{value.__qualname__}"
+                    and not value.__flags__ & _IMMUTABLE_TYPE and id(value) not in self.dicts):
+                self._add(value, f"{name}.{value.__qualname__}")
+
+    def _add(self, owner, name):
+        """``owner``: a module's dict or a class (keyed by identity; the state holds a reference, so ids stay)."""
+        d = owner.__dict__ if isinstance(owner, type) else owner
+        self.dicts[id(owner)] = (owner, tuple(d), tuple(d.values()))
+        self.names[id(owner)] = name
 
     def restore(self) -> list[str]:
         changed: list[str] = []
@@ -152,13 +154,13 @@ class _Snapshot:
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
         gc.collect()
-        return changed
+        return [c for c in changed if c not in _QUIET]
 
     def _restore_user_ns(self) -> list[str]:
         shell = _ipython()
         ns = shell.user_ns
         added = sorted(k for k in ns if k not in self.user_ns and not k.startswith("_"))
-        shell.reset(new_session=False)
+        shell.reset(new_session=True)  # a fresh history session, as a new kernel has: cells count from 1
         for k in [k for k in ns if k not in self.user_ns]:
             del ns[k]
         for k, v in self.user_ns.items():
@@ -173,9 +175,10 @@ class _Snapshot:
 
     def _restore_dicts(self) -> list[str]:
         changed = []
-        for state in self.dicts.values():
+        for key, state in list(self.dicts.items()):
             if _changed_any(state):
-                changed += _put_back(state, self.names[id(_mapping(state))])
+                changed += _put_back(state, self.names[key])
+                self._add(state[0], self.names[key])  # re-key: entries kept (submodules) are part of it now
         return changed
 
     def _restore_process(self) -> list[str]:
@@ -232,20 +235,7 @@ def _put_back(state, name: str) -> list[str]:
         if k not in d or d[k] is not v:
             changed.append(f"{name}.{k}")
             _assign(owner, d, k, v)
-    if isinstance(owner, type):  # the class may have legitimately gained keys we kept: re-key the snapshot
-        state_keys = tuple(owner.__dict__)
-        if state_keys != keys:
-            _resnap(owner, name)
-    elif tuple(d) != keys:
-        _resnap(d, name)
     return changed
-
-
-def _resnap(owner, name):
-    d = owner.__dict__ if isinstance(owner, type) else owner
-    if _snapshot is not None:
-        _snapshot.dicts[id(d)] = (owner, tuple(d), tuple(d.values()))
-        _snapshot.names[id(d)] = name
 
 
 def _assign(owner, d, k, v):
