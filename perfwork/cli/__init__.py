@@ -13,6 +13,7 @@ from .batch import add_batch_commands
 from .data import add_data_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
+from .report import add_report_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_peers_commands(sub)
     add_assess_commands(sub)
     add_batch_commands(sub)
+    add_report_commands(sub)
     return parser
 
 
