@@ -20,6 +20,15 @@ from .peers import load_groups, most_similar
 from .targets import load_targets
 
 
+def __getattr__(name):
+    # pw.batch needs the notebook extras (papermill, nbclient); imported on first use only
+    if name == "batch":
+        import importlib
+
+        return importlib.import_module(".batch", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def load_demo() -> Dataset:
     """The Demo Kingdom: a synthetic dataset of ~300 CSPs in ~40 forces shipped in data/demo."""
     from .sources import demo
