@@ -31,6 +31,7 @@ from . import periods, provenance
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
+from .errors import NotFound, UsageError
 from .framework import Framework, load_framework
 from .indicators import indicators
 from .provenance import RunRecord
@@ -78,10 +79,10 @@ class Assessment:
             return area
         row = self.dataset.area(area)
         if row["level"] != self.level:
-            raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
+            raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
                              f"{self.level}s")
         if row["area_code"] not in self._rows:
-            raise KeyError(f"{row['area_code']} is not in this assessment")
+            raise NotFound(f"{row['area_code']} is not in this assessment")
         return row["area_code"]
 
     def for_area(self, area: str) -> pd.DataFrame:
@@ -91,7 +92,7 @@ class Assessment:
         out = self._areas.get(code)
         if out is None:
             out = self.table.take(self._rows[code]).reset_index(drop=True)
-            out.attrs = dict(self.table.attrs)
+            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
             self._areas[code] = out
         return out.copy(deep=False)
 
@@ -135,7 +136,7 @@ class Assessment:
             return self.table
         codes = [self._code(a) for a in ([areas] if isinstance(areas, str) else areas)]
         out = self.table[self.table["area_code"].isin(codes)].reset_index(drop=True)
-        out.attrs = dict(self.table.attrs)
+        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
         return out
 
     def to_csv(self, path: str | Path, areas=None) -> Path:

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from . import geography, periods, stats
-from .dataset import LEVELS, Dataset
+from .dataset import LEVELS, DataError, Dataset
+from .errors import UsageError
 from .frames import text
 from .framework import Framework, load_framework
 from .geography import population_year
@@ -45,7 +46,7 @@ def _level_areas(dataset: Dataset, level: str, areas) -> pd.DataFrame:
         codes = [dataset.area(a)["area_code"] for a in wanted]
         out = out[out["area_code"].isin(codes)].reset_index(drop=True)
     if out.empty:
-        raise ValueError(f"{dataset.name} has no {level} areas" + (f" among {areas!r}" if areas is not None else ""))
+        raise UsageError(f"{dataset.name} has no {level} areas" + (f" among {areas!r}" if areas is not None else ""))
     return out
 
 
@@ -75,10 +76,10 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     codes = pd.Index(targets["area_code"])
     months = dataset.months
     if len(months) == 0:
-        raise ValueError(f"{dataset.name} has no counts")
+        raise DataError(f"{dataset.name} has no counts")
     win = windows(months, period)
     if win.empty:
-        raise ValueError(f"the data ({len(months)} months) hold no complete {period} period")
+        raise UsageError(f"the data ({len(months)} months) hold no complete {period} period")
     if period_end is not None:
         win = win[win["period_end"].isin(periods.select(win["period_end"], period_end, kind=period))]
 

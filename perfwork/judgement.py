@@ -41,6 +41,7 @@ from . import periods
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
+from .errors import UsageError
 from .frames import as_object, index_of, polarity_sign, row_keys
 from .framework import load_framework
 from .indicators import indicators
@@ -111,7 +112,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     indicators and period ends.
     """
     if level not in LEVELS:
-        raise ValueError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
+        raise UsageError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
     fw = load_framework(framework)
     code = _area_code(dataset, area, level)
     r12 = _given(values, "rolling12", fw, level)
@@ -125,7 +126,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
         groups_used = groups[groups["area_code"] == code]
         groups_used.attrs = groups.attrs
         if groups_used.empty:
-            raise ValueError(f"no peer group for {code} in the groups given")
+            raise UsageError(f"no peer group for {code} in the groups given")
 
     # The rows to judge: the assessed areas at the requested period ends (positions in r12).
     at_end = r12["period_end"].isin(ends).to_numpy()
@@ -186,7 +187,7 @@ def _area_code(dataset: Dataset, area, level: str) -> str | None:
         return None
     row = dataset.area(area)
     if row["level"] != level:
-        raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
+        raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
                          f"pass level={row['level']!r}")
     return row["area_code"]
 
@@ -268,24 +269,33 @@ def _gaps(j: _Judged) -> None:
                        "of change: (value - value 12 months before) / 12 per month")
 
 
-def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
-    """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
+# Judgements whose method text can differ by row (e.g. the trend test of proportions): the table-level text is
+# that of its first row, and the columns hold every row's.
+FIRST_ROW_METHODS = {"benchmark": "benchmark_method", "band": "band_method", "spc": "spc_method",
+                     "trend": "trend_method"}
+
+
+def method_texts(rows: pd.DataFrame, base: dict[str, str]) -> dict[str, str]:
+    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``."""
     def first(name):
-        v = out[name].dropna() if name in out.columns else pd.Series(dtype=object)
+        v = rows[name].dropna() if name in rows.columns else pd.Series(dtype=object)
         return str(v.iloc[0]) if len(v) else ""
 
-    return {
+    return {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+
+
+def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
+    """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
+    return method_texts(out, {
         "groups": _peers.groups_method(groups),
-        "benchmark": first("benchmark_method"),
-        "band": first("band_method"),
+        "benchmark": "", "band": "",
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
-        "spc": first("spc_method"),
-        "trend": first("trend_method"),
+        "spc": "", "trend": "",
         "target": _targets.RAG_RULE.format(tol="tolerance_pct (default 5%)"),
         "gap": gap_method,
         "exception": rule_txt,
         "priority": PRIORITY_RULE,
-    }
+    })
 
 
 def _take(v, pos: np.ndarray, n: int):
