@@ -82,29 +82,72 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         raise UsageError(f"the data ({len(months)} months) hold no complete {period} period")
     if period_end is not None:
         win = win[win["period_end"].isin(periods.select(win["period_end"], period_end, kind=period))]
+    counts = _Counts(dataset, fw, level, codes)
+    miss, miss_by_measure = _missing_months(dataset, level, codes, months)
+    w = _Windows(win)
+    a = _Arrays((len(codes), len(win), len(fw)))
+    pop_years = population_year(win["period_end"])
+    populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    missing_all = w.sum(miss)  # [area, window]
+    for j, ind in enumerate(fw):
+        num = counts.window_sum(w, ind.numerator)
+        if ind.kind == "count":
+            den = np.ones_like(num)
+        elif ind.per_population:
+            if ind.denominator not in populations:
+                matrix = geography.population_matrix(dataset, level, codes, ind.denominator)
+                populations[ind.denominator] = geography.nearest_year(matrix, pop_years)
+            den, a.year[:, :, j] = populations[ind.denominator]
+        else:
+            den = counts.window_sum(w, ind.denominator)
+        gaps = [miss_by_measure[m] for m in ind.measures() if m in miss_by_measure]
+        missing_w = w.sum(np.maximum(miss, np.maximum.reduce(gaps))) if gaps else missing_all
+        a.put(j, ind, num, den, missing_w, complete=(missing_w == 0) & counts.available(ind))
+    return a.frame(fw, codes, targets["area_name"], level, period, win)
 
-    # Counts as a dense [area, month, measure] array at the requested level: the cached cube summed into areas.
-    cube = dataset.cube()
-    needed = sorted(set().union(*(ind.measures() for ind in fw)))
-    m_index = {m: j for j, m in enumerate(needed)}
-    anc = dataset.ancestors(level)
-    into = codes.get_indexer(cube.areas.map(dict(zip(anc["area_code"], anc["ancestor"]))))
-    pos = cube.measures.get_indexer(needed)
-    # A measure the dataset never records counts zero beside recorded ones; an indicator none of whose
-    # numerator measures is recorded has no value at all (e.g. outcome rates on data without outcomes).
-    sub = np.where(pos >= 0, cube.values[:, :, np.maximum(pos, 0)], 0.0)
-    recorded = set(cube.measures)
-    above_level = ~cube.areas.isin(anc["area_code"])
-    above = {m for m, n in zip(needed, sub[above_level].sum(axis=(0, 1))) if n > 0}
-    member = np.zeros((len(codes), len(cube.areas)))
-    member[into[into >= 0], np.flatnonzero(into >= 0)] = 1.0
-    X = np.tensordot(member, sub, axes=(1, 0))
-    month_pos = pd.Index(months)
 
-    # Missing months: for every measure, and per measure where a single source was absent.
+class _Counts:
+    """Counts as a dense [area, month, measure] array at ``level``: the dataset's cached cube summed into the
+    level's areas, for the measures the framework reads."""
+
+    def __init__(self, dataset: Dataset, fw: Framework, level: str, codes: pd.Index) -> None:
+        cube = dataset.cube()
+        needed = sorted(set().union(*(ind.measures() for ind in fw)))
+        self.index = {m: j for j, m in enumerate(needed)}
+        anc = dataset.ancestors(level)
+        into = codes.get_indexer(cube.areas.map(dict(zip(anc["area_code"], anc["ancestor"]))))
+        pos = cube.measures.get_indexer(needed)
+        # A measure the dataset never records counts zero beside recorded ones; an indicator none of whose
+        # numerator measures is recorded has no value at all (e.g. outcome rates on data without outcomes).
+        sub = np.where(pos >= 0, cube.values[:, :, np.maximum(pos, 0)], 0.0)
+        self.recorded = set(cube.measures)
+        above_level = ~cube.areas.isin(anc["area_code"])
+        self.above = {m for m, n in zip(needed, sub[above_level].sum(axis=(0, 1))) if n > 0}
+        member = np.zeros((len(codes), len(cube.areas)))
+        member[into[into >= 0], np.flatnonzero(into >= 0)] = 1.0
+        self.X = np.tensordot(member, sub, axes=(1, 0))
+        self._windowed = None
+
+    def window_sum(self, w: _Windows, measures) -> np.ndarray:
+        """[area, window] sums of some measures."""
+        if self._windowed is None:
+            self._windowed = w.sum(self.X)  # [area, window, measure]
+        return self._windowed[:, :, [self.index[m] for m in measures]].sum(axis=2)
+
+    def available(self, ind) -> bool:
+        """Whether the indicator can be computed at this level: none of its measures is recorded above the
+        level, and at least one numerator measure is recorded at all."""
+        return not (ind.measures() & self.above) and bool(set(ind.numerator) & self.recorded)
+
+
+def _missing_months(dataset: Dataset, level: str, codes: pd.Index, months: pd.DatetimeIndex
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """[area, month] 1 where a month is missing for every measure, and the same per measure where a single
+    source was absent."""
     miss = np.zeros((len(codes), len(months)))
     miss_by_measure: dict[str, np.ndarray] = {}
     if len(dataset.missing):
+        month_pos = pd.Index(months)
         hit = dataset.missing.merge(_affected(dataset, level, codes), on="area_code")
         for measure, part in hit.groupby(hit["measure"].fillna(""), sort=False):
             part = part.drop_duplicates(["target", "month"])
@@ -113,78 +156,74 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
                 miss_by_measure.setdefault(measure, np.zeros_like(miss))[where] = 1
             else:
                 miss[where] = 1
+    return miss, miss_by_measure
 
-    # Window sums by differences of cumulative sums.
-    def window_sum(arr: np.ndarray) -> np.ndarray:
+
+class _Windows:
+    """Sums over each period's months, by differences of cumulative sums along the month axis."""
+
+    def __init__(self, win: pd.DataFrame) -> None:
+        self.start, self.end = win["start"].to_numpy(), win["end"].to_numpy()
+
+    def sum(self, arr: np.ndarray) -> np.ndarray:
         c = np.concatenate([np.zeros_like(arr[:, :1]), np.cumsum(arr, axis=1)], axis=1)
-        return c[:, win["end"].to_numpy() + 1] - c[:, win["start"].to_numpy()]
+        return c[:, self.end + 1] - c[:, self.start]
 
-    Xw = window_sum(X)  # [area, window, measure]
-    missing_all = window_sum(miss)  # [area, window]
-    pop_years = population_year(win["period_end"])
-    n_area, n_win = len(codes), len(win)
 
-    # Fill [area, window, indicator] arrays, so the rows come out already in (area, period_end, indicator) order.
-    n_ind = len(fw)
-    shape = (n_area, n_win, n_ind)
-    num_all, den_all = np.full(shape, np.nan), np.full(shape, np.nan)
-    value, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    method = np.full(shape, -1, dtype=np.int8)  # codes into METHODS
-    complete_all = np.zeros(shape, dtype=bool)
-    year_all = np.full(shape, -1)
-    missing_ind = np.zeros(shape, dtype=int)
-    populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for j, ind in enumerate(fw):
-        num = Xw[:, :, [m_index[m] for m in ind.numerator]].sum(axis=2)
-        if ind.kind == "count":
-            den = np.ones_like(num)
-        elif ind.per_population:
-            if ind.denominator not in populations:
-                matrix = geography.population_matrix(dataset, level, codes, ind.denominator)
-                populations[ind.denominator] = geography.nearest_year(matrix, pop_years)
-            den, year_all[:, :, j] = populations[ind.denominator]
-        else:
-            den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
-        unavailable = bool(ind.measures() & above) or not (set(ind.numerator) & recorded)
-        gaps = [miss_by_measure[m] for m in ind.measures() if m in miss_by_measure]
-        missing_w = window_sum(np.maximum(miss, np.maximum.reduce(gaps))) if gaps else missing_all
-        missing_ind[:, :, j] = missing_w
-        complete = (missing_w == 0) & (not unavailable)
-        complete_all[:, :, j] = complete
-        num_all[:, :, j] = np.where(complete, num, np.nan)
+class _Arrays:
+    """The [area, window, indicator] arrays of the result, so the rows come out already in (area, period_end,
+    indicator) order."""
+
+    def __init__(self, shape: tuple[int, int, int]) -> None:
+        self.num, self.den = np.full(shape, np.nan), np.full(shape, np.nan)
+        self.value, self.lower, self.upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+        self.method = np.full(shape, -1, dtype=np.int8)  # codes into METHODS
+        self.complete = np.zeros(shape, dtype=bool)
+        self.year = np.full(shape, -1)
+        self.missing = np.zeros(shape, dtype=int)
+
+    def put(self, j: int, ind, num: np.ndarray, den: np.ndarray, missing_w: np.ndarray,
+            complete: np.ndarray) -> None:
+        """Indicator ``j``: numerator and denominator where complete, the value and its 95% limits."""
+        self.missing[:, :, j] = missing_w
+        self.complete[:, :, j] = complete
+        self.num[:, :, j] = np.where(complete, num, np.nan)
         if ind.kind != "count":  # a population is known even when the counts are not
-            den_all[:, :, j] = np.where(complete | ind.per_population, den, np.nan)
+            self.den[:, :, j] = np.where(complete | ind.per_population, den, np.nan)
         ok = complete & ~np.isnan(den) & (den > 0)
-        if ok.any():
-            if ind.kind == "proportion":
-                ci = stats.proportion_ci(num[ok], den[ok], multiplier=ind.multiplier)
-                method[ok, j] = METHODS.index("Wilson 95%")
-            else:
-                ci = stats.rate_ci(num[ok], den[ok], multiplier=1.0 if ind.kind == "count" else ind.multiplier)
-                cat = ci["method"].cat
-                method[ok, j] = pd.Index(METHODS).get_indexer(cat.categories + " 95%")[cat.codes.to_numpy()]
-            value[ok, j], lower[ok, j], upper[ok, j] = ci["value"], ci["lower"], ci["upper"]
+        if not ok.any():
+            return
+        if ind.kind == "proportion":
+            ci = stats.proportion_ci(num[ok], den[ok], multiplier=ind.multiplier)
+            self.method[ok, j] = METHODS.index("Wilson 95%")
+        else:
+            ci = stats.rate_ci(num[ok], den[ok], multiplier=1.0 if ind.kind == "count" else ind.multiplier)
+            cat = ci["method"].cat
+            self.method[ok, j] = pd.Index(METHODS).get_indexer(cat.categories + " 95%")[cat.codes.to_numpy()]
+        self.value[ok, j], self.lower[ok, j], self.upper[ok, j] = ci["value"], ci["lower"], ci["upper"]
 
-    area_i, win_i, ind_i = (a.ravel() for a in np.indices(shape))
-    meta = fw.table().set_index("id")
-    ids = [ind.id for ind in fw]
-    w = win.reset_index(drop=True)
-    year = year_all.ravel()
-    zeros = np.zeros(len(area_i), dtype=np.int64)
-    return pd.DataFrame({
-        "area_code": text(codes, area_i),
-        "area_name": text(targets["area_name"], area_i),
-        "level": text([level], zeros),
-        "period": text([period], zeros),
-        "period_start": w["period_start"].to_numpy()[win_i],
-        "period_end": w["period_end"].to_numpy()[win_i],
-        "indicator": text(ids, ind_i),
-        **{col: text(meta[col], ind_i) for col in ("label", "domain", "kind", "polarity")},
-        "multiplier": meta["multiplier"].to_numpy()[ind_i],
-        "numerator": num_all.ravel(), "denominator": den_all.ravel(),
-        "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": text(METHODS, method.ravel()),
-        "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
-        "months_missing": missing_ind.ravel(),
-        "complete": complete_all.ravel(),
-        "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
-    })
+    def frame(self, fw: Framework, codes: pd.Index, names, level: str, period: str,
+              win: pd.DataFrame) -> pd.DataFrame:
+        area_i, win_i, ind_i = (x.ravel() for x in np.indices(self.num.shape))
+        meta = fw.table().set_index("id")
+        w = win.reset_index(drop=True)
+        year = self.year.ravel()
+        zeros = np.zeros(len(area_i), dtype=np.int64)
+        return pd.DataFrame({
+            "area_code": text(codes, area_i),
+            "area_name": text(names, area_i),
+            "level": text([level], zeros),
+            "period": text([period], zeros),
+            "period_start": w["period_start"].to_numpy()[win_i],
+            "period_end": w["period_end"].to_numpy()[win_i],
+            "indicator": text([ind.id for ind in fw], ind_i),
+            **{col: text(meta[col], ind_i) for col in ("label", "domain", "kind", "polarity")},
+            "multiplier": meta["multiplier"].to_numpy()[ind_i],
+            "numerator": self.num.ravel(), "denominator": self.den.ravel(),
+            "value": self.value.ravel(), "lower": self.lower.ravel(), "upper": self.upper.ravel(),
+            "method": text(METHODS, self.method.ravel()),
+            "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
+            "months_missing": self.missing.ravel(),
+            "complete": self.complete.ravel(),
+            "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
+        })
