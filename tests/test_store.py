@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -302,6 +303,59 @@ def test_same_file_twice_in_one_ingest(tmp_path):
     export.write_bytes((FIX / "changed" / "2019-08-avon-and-somerset-street.csv").read_bytes())
     with pytest.raises(DataError, match="two different files for street Avon and Somerset Constabulary 2019-08"):
         ingest(tmp_path / "u.duckdb", inputs=[FIX / "archive", export])
+
+
+def test_renamed_copy_is_an_error_and_changes_no_count(store, tmp_path):
+    """Issue case 1: a file copied under another force's name, or another month's, is an error naming both
+    identities; nothing is stored and no count changes."""
+    before = open_store(store).counts
+    src = FIX / "changed" / "2019-08-avon-and-somerset-street.csv"
+    other_force = tmp_path / "2019-08-thames-valley-street.csv"
+    other_force.write_bytes(src.read_bytes())
+    with pytest.raises(DataError, match=r"2019-08-thames-valley-street.csv: its name says force 'thames-valley' but "
+                                        r"its rows say 'Reported by' 'Avon and Somerset Constabulary'"):
+        ingest(store, inputs=[other_force])
+    archived = tmp_path / "2019-09-avon-and-somerset-street.csv"  # same bytes as the archive's August file
+    with zipfile.ZipFile(FIX / "archive" / "police-uk-2019-06-to-2019-08.zip") as z:
+        archived.write_bytes(z.read("2019-08/2019-08-avon-and-somerset-street.csv"))
+    with pytest.raises(DataError, match=r"same bytes as .*2019-08-avon-and-somerset-street.csv, already ingested as "
+                                        r"street:E23000036:2019-08 \(this file would be street:E23000036:2019-09\)"):
+        ingest(store, inputs=[archived])
+    with Store(store, read_only=True) as st:
+        assert len(st.ingests()) == 1
+    pd.testing.assert_frame_equal(open_store(store).counts, before)
+
+
+def test_renamed_reference_file_is_not_read_twice(store, tmp_path):
+    copy = tmp_path / "IoD_copy.csv"
+    copy.write_bytes((FIX / "characteristics" / "IoD2019_LAD_test.csv").read_bytes())
+    rep = ingest(store, inputs=[], characteristics=[copy])
+    assert set(rep.files["status"]) == {"unchanged"}
+    assert any("same bytes as" in n for n in rep.notes)
+
+
+def test_ingest_that_finds_nothing_fails_with_the_reason(tmp_path, capsys):
+    """Issue case 7: an empty zip or folder is an error; a zip inside a zip and files whose names say nothing are
+    read (identified by their columns, as loose files are)."""
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(DataError, match=r"no police.uk street, outcomes or stop-and-search file in .*empty.zip "
+                                        r"\(.*empty.zip: an empty zip archive\); nothing was stored"):
+        ingest(tmp_path / "e.duckdb", inputs=[empty])
+    args = ["ingest", "police-uk", str(empty), *sum((["--lookup", str(p)] for p in LOOKUPS), []),
+            "--store", str(tmp_path / "e.duckdb")]
+    assert cli.main(args) == 1
+    assert "an empty zip archive" in capsys.readouterr().err
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(nested, "w") as z:
+        z.write(FIX / "archive" / "police-uk-2019-06-to-2019-08.zip", "download/police-uk.zip")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "avon-and-somerset-street.csv").write_bytes(gzip.decompress(INPUTS[1].read_bytes()))
+    (odd / "2020-07-avon-and-somerset-street - Copy.csv").write_bytes(gzip.decompress(INPUTS[1].read_bytes()))
+    rep = ingest(tmp_path / "n.duckdb", inputs=[nested, odd, INPUTS[2]])
+    assert as_dict(open_store(tmp_path / "n.duckdb").counts) == EXPECTED_COUNTS
+    assert any("same content as" in why for _, why in rep.skipped)  # the copy: same file, same force-month
 
 
 def test_interrupted_ingest_leaves_the_store_as_it_was(store, monkeypatch):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import DataError
-from .policeuk import sql_quote
+from .policeuk import normalise_force_name, sql_quote  # noqa: F401 (re-exported)
 
 # ------------------------------------------------------------------------------------------------ small helpers
 LAD_PREFIXES = ("E06", "E07", "E08", "E09", "W06")  # districts of England and Wales (unitary, shire, met, London)
@@ -120,19 +120,6 @@ def _strip(s: pd.Series) -> pd.Series:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-
-
-def normalise_force_name(name: str) -> str:
-    """'Avon & Somerset Constabulary', 'avon-and-somerset' and 'Avon and Somerset' all give 'avon and somerset';
-    'London, City of' and 'City of London Police' both give 'city of london'."""
-    text = str(name).strip().lower()
-    if "," in text:  # ONS inverted names: 'London, City of' -> 'City of London'
-        head, _, tail = text.partition(",")
-        text = f"{tail.strip()} {head.strip()}"
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    words = [w for w in text.split() if w not in {"constabulary", "police", "service", "force", "the"}]
-    return " ".join(words)
 
 
 # ------------------------------------------------------------------------------------------------ lookups

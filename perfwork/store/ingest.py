@@ -19,6 +19,17 @@ from .accounting import BUCKETS, POLICE_KINDS, IngestReport
 from .schema import DATA_TABLES, interrupted, outcome_values, sql_values, ss_values
 
 
+def _same_bytes(pf: policeuk.PoliceFile, stored: tuple[str, str] | None, seen: policeuk.PoliceFile) -> None:
+    """The same bytes as a file already in the store (or already in this ingest) under another key are an error:
+    a renamed copy would otherwise count its rows twice."""
+    if stored is not None and stored[0] != pf.key:
+        raise DataError(f"{pf.source}: same bytes as {stored[1]}, already ingested as {stored[0]} (this file would "
+                        f"be {pf.key}); a copy under another name would count its rows twice, so nothing was stored")
+    if seen.key != pf.key:
+        raise DataError(f"{pf.source}: same bytes as {seen.source} ({seen.key}), but its name makes it {pf.key}; "
+                        f"a copy under another name would count its rows twice, so nothing was stored")
+
+
 class Ingest:
     """One ingest run in one transaction: reference files, police.uk files, then the derived tables."""
 
@@ -114,6 +125,10 @@ class Ingest:
         sha, size = policeuk.file_sha256(path)
         key = f"{kind}:{path.name}"
         status, old = self._status(key, sha)
+        twin = self._q("SELECT source FROM ledger WHERE sha256 = ? AND kind = ? AND file_key <> ?", [sha, kind, key])
+        if status == "new" and twin:  # a renamed copy of a file already in: nothing new to read
+            status = "unchanged"
+            self.notes.append(f"{path.name}: same bytes as {twin[0][0]}, already ingested; not read again")
         entry = {"source": str(path), "kind": kind, "force": None, "month": None, "status": status, "rows": None}
         self.statuses.append(entry)
         if status == "unchanged":
@@ -223,8 +238,11 @@ class Ingest:
         by_key: dict[str, policeuk.PoliceFile] = {}
         todo: list[tuple[policeuk.PoliceFile, str, int | None]] = []
         known = {k: (int(i), h) for k, i, h in self._q("SELECT file_key, file_id, sha256 FROM ledger")}
+        stored = {h: (k, src) for k, h, src in self._q("SELECT file_key, sha256, source FROM ledger")}
+        by_sha: dict[str, policeuk.PoliceFile] = {}
         for pf in found.files:
             k = pf.key
+            _same_bytes(pf, stored.get(pf.sha256), by_sha.setdefault(pf.sha256, pf))
             if k in by_key:
                 if by_key[k].sha256 != pf.sha256:
                     raise DataError(f"two different files for {pf.kind} {pf.force} {pf.month}: "
