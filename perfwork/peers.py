@@ -288,11 +288,10 @@ def _layout(columns) -> tuple[dict, str | None, str | None]:
     return cols, a_col, p_col
 
 
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig", **kw)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise PeerGroupError(f"{path}: not a readable CSV ({exc})") from None
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The file as strings, by the rules of every tidy file (``perfwork.sources.tidy``)."""
+    from .sources import tidy
+    return tidy.read_frame(path, error=PeerGroupError)
 
 
 def groups_layout(path: str | Path) -> str:
@@ -301,7 +300,7 @@ def groups_layout(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no peer-group file at {path}")
-    _, a_col, p_col = _layout(_read_csv(path, nrows=0).columns)
+    _, a_col, p_col = _layout(_read_csv(path).columns)
     if a_col is None:
         return "unknown"
     return "pairs" if p_col is not None else "list"

@@ -75,7 +75,7 @@ class Ingest:
         return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
 
     # ---------------------------------------------------------------------------- run
-    def run(self, paths, lookups, population, characteristics) -> IngestReport:
+    def run(self, paths, lookups, population, characteristics, households=()) -> IngestReport:
         t0 = _dt.datetime.now()
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -86,6 +86,8 @@ class Ingest:
                 self._reference(Path(f), "lookup")
             for f in population:
                 self._reference(Path(f), "population")
+            for f in households:
+                self._reference(Path(f), "households")
             for f in characteristics:
                 self._reference(Path(f), "characteristics")
             skipped: list[tuple[str, str]] = []
@@ -137,8 +139,8 @@ class Ingest:
             lk = ons.read_lookup(path, lsoa_frame=False)
             layout, notes = "; ".join(lk.roles), lk.notes
             nrows = max(len(lk.lsoa_lad), len(lk.lad_csp), len(lk.successors), len(lk.names))
-        elif kind == "population":
-            pf = ons.read_population(path)
+        elif kind in ("population", "households"):
+            pf = ons.read_population(path, want=kind)
             layout, notes, nrows = pf.layout, pf.notes, len(pf.frame)
         else:
             cf = ons.read_characteristics(path)
@@ -167,7 +169,7 @@ class Ingest:
                 con.register("_in", lk.names.assign(file_id=fid))
                 con.execute("INSERT INTO area_names SELECT file_id, code, name FROM _in")
                 con.unregister("_in")
-        elif kind == "population":
+        elif kind in ("population", "households"):
             fr = pf.frame.copy()
             if "area_name" in fr.columns and "area_code" not in fr.columns:
                 fr = self._codes_from_names(fr, path)

@@ -195,7 +195,7 @@ def population_notes(st) -> list[str]:
     last_count = st._q("SELECT max(year(month)) FROM ledger WHERE kind IN ('street', 'stop-and-search')")[0][0]
     if last_count is None:
         return []
-    last_pop = st._q("SELECT max(year) FROM population_raw")[0][0]
+    last_pop = st._q("SELECT max(year) FROM population_raw WHERE population IS NOT NULL")[0][0]
     if last_pop is None:
         return ["no population ingested yet: open_store needs one (--population, e.g. the ONS MYE workbook)"]
     if last_count > last_pop:
