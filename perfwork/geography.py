@@ -85,8 +85,8 @@ def sum_districts(areas: pd.DataFrame, districts: Districts, figures: dict[tuple
 def carry_forward(pop: pd.DataFrame, need: pd.DataFrame, columns: tuple[str, ...] = ("population", "households")
                   ) -> tuple[pd.DataFrame, dict[int, set[int]], dict[str, list[int]]]:
     """Rows for the (area_code, year) pairs of ``need`` that ``pop`` lacks, carried forward from the area's latest
-    estimate. Returns the frame, {estimate year: years carried to} and {area: years with no estimate at or
-    before them}."""
+    estimate (``estimate_year`` says which; it equals ``year`` elsewhere). Returns the frame, {estimate year:
+    years carried to} and {area: years with no estimate at or before them}."""
     have = set(zip(pop["area_code"], pop["year"]))
     latest = pop.sort_values("year").drop_duplicates("area_code", keep="last").set_index("area_code")
     extra, carried, lacking = [], {}, {}
@@ -95,10 +95,12 @@ def carry_forward(pop: pd.DataFrame, need: pd.DataFrame, columns: tuple[str, ...
         if (a, y) in have:
             continue
         if a in latest.index and int(latest.at[a, "year"]) < y:
-            extra.append({"area_code": a, "year": y, **{c: latest.at[a, c] for c in columns}})
+            extra.append({"area_code": a, "year": y, **{c: latest.at[a, c] for c in columns},
+                          "estimate_year": int(latest.at[a, "year"])})
             carried.setdefault(int(latest.at[a, "year"]), set()).add(y)
         else:
             lacking.setdefault(a, []).append(y)
+    pop = pop.assign(estimate_year=pop["year"])
     if extra:
         pop = pd.concat([pop, pd.DataFrame(extra)], ignore_index=True)
     return pop, carried, lacking

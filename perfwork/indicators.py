@@ -130,6 +130,19 @@ def _nearest_year(matrix: pd.DataFrame, wanted: np.ndarray) -> tuple[np.ndarray,
     return out, used
 
 
+def _estimate_years(dataset: Dataset, codes: pd.Index, years: np.ndarray) -> np.ndarray:
+    """The mid-year estimate each population year really is: a store carries its latest estimate forward to later
+    years (``Dataset.estimate_years`` {(area, year): estimate year}); ``pop_year`` shows the estimate's year."""
+    carried = getattr(dataset, "estimate_years", None)
+    if not carried:
+        return years
+    out = years.copy()
+    for i, code in enumerate(codes):
+        for j, y in enumerate(years[i]):
+            out[i, j] = carried.get((code, int(y)), y)
+    return out
+
+
 def indicators(dataset: Dataset, framework: str | Framework = "national", period: str = "rolling12",
                level: str = "csp", areas=None, period_end=None) -> pd.DataFrame:
     """Indicator values for every area of ``level`` and every period of one kind.
@@ -216,6 +229,7 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
                 matrix = _population_matrix(dataset, level, codes, ind.denominator)
                 populations[ind.denominator] = _nearest_year(matrix, pop_years)
             den, year_all[:, :, j] = populations[ind.denominator]
+            year_all[:, :, j] = _estimate_years(dataset, codes, year_all[:, :, j])
         else:
             den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)
         unavailable = bool(ind.measures() & above) or not (set(ind.numerator) & recorded)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import perfwork as pw
 from perfwork import cli
 from perfwork.dataset import DataError, Dataset
 from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS, known_measures, stop_search_measure
@@ -208,7 +209,10 @@ def test_areas_population_and_carry_forward(store):
     assert pop[(SOMERSET, 2019)] == 115587 + 155115                  # sum of its districts
     assert pop[(AS, 2019)] == 463405 + 115587 + 155115                # force = sum of its CSPs
     assert pop[(BRISTOL, 2020)] == pop[(BRISTOL, 2019)]               # carried forward
-    assert "population for 2020 carried forward from the mid-2019 estimate" in ds.name
+    assert any("population for 2020 carried forward from the mid-2019 estimate" in n for n in ds.notes)
+    assert ds.name == str(store)                                       # errors name the store by its path
+    ind = pw.indicators(ds, areas=BRISTOL, period_end="2020-06")        # the 12 months to June 2020: mid-2020
+    assert set(ind["pop_year"].dropna()) == {2019}                             # shown as the estimate it really is
     assert ds.population["households"].isna().all()
 
 
@@ -240,7 +244,7 @@ def test_missing_population_is_an_error_or_dropped_on_request(tmp_path):
     assert as_dict(ds.counts)[(AYLESBURY, "2019-06")] == {"burglary": 1, "burglary:under_investigation": 1,
                                                          "other-theft": 1, "other-theft:unavailable": 1}
     assert ds.population.set_index(["area_code", "year"]).loc[(AYLESBURY, 2019), "population"] == 181733
-    assert "2019 carried forward from the mid-2018" in ds.name
+    assert any("2019 carried forward from the mid-2018" in n for n in ds.notes)
 
 
 def test_successor_lookup_turns_unmapped_into_ambiguous_and_welsh_lookup_finds_gwent(tmp_path):
