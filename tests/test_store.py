@@ -400,6 +400,8 @@ def test_cli(tmp_path, capsys):
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "row accounting for this ingest (31 rows)" in out and "LAD not mapped to a CSP" in out
+    assert "counted        ASB  no location  LSOA unknown  LAD unmapped  ambiguous   rejected" in out  # whole
+    assert "0.00B" not in capsys.readouterr().err
     assert cli.main(args + ["--quiet"]) == 0
     assert capsys.readouterr().out == ""
     bad = ["ingest", "police-uk", str(FIX / "malformed" / "not_utf8"), "--store", str(store), "-q"]

@@ -72,7 +72,8 @@ class Ingest:
         if self.quiet:
             return None
         from tqdm.auto import tqdm
-        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
+        # delay: no bar at all for a step that is over at once (never an empty '0.00B' line)
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr, delay=0.5)
 
     # ---------------------------------------------------------------------------- run
     def run(self, paths, lookups, population, characteristics, households=()) -> IngestReport:
