@@ -1,15 +1,25 @@
-"""Population and characteristic roll-ups: district (LAD) figures into CSPs and police force areas, in one place.
+"""Population and characteristic roll-ups: how the figures of the areas inside an area become the area's own.
 
-Rules (the store reads the raw figures; these functions decide what they add up to):
+The rules, in one place for the store, indicators and peers alike:
 
-- A CSP's population (or households) in a year is the sum of its districts' figures for that year, only when
-  every district of the CSP has one; a district split between CSPs (East Suffolk, BCP) cannot be divided, so such
-  CSPs have none. A figure given for the CSP itself is used as given.
-- A force's figure is the sum of its CSPs' when all of them have one, else a force-level figure if given.
-- Past an area's latest estimate the latest one is carried forward (``carry_forward``); the caller says so.
-- Characteristics: 'sum' variables (area, people) add up over districts; 'mean' variables are population-weighted
-  means of the districts. A CSP gets a value only when every one of its districts has one (districts reached
-  through successor codes stand for their whole code family). Forces: from their CSPs the same way.
+- populations and households are **summed** over the member areas, and only where every member has the year
+  (a blank or absent member leaves the year unknown, never a smaller total); a figure given for the area itself
+  is used as given;
+- characteristics are **population-weighted means** of the members, or sums for additive ones (areas, people);
+- the population a period uses is the mid-year estimate of the latest 30 June on or before its last month
+  (``population_year``), or the nearest year the data have (``nearest_year``); past an area's latest estimate
+  the store carries the latest one forward (``carry_forward``) and says so.
+
+From districts (the store, before there is a Dataset): a CSP's figure is the sum of its districts' (LADs) when
+every district has one; a district split between CSPs (East Suffolk, BCP) cannot be divided, so such CSPs have
+none; a force's figure is the sum of its CSPs' when all of them have one, else a force-level figure if given
+(``sum_districts``). Characteristics reach a CSP only when every one of its districts has a value (districts
+reached through successor codes stand for their whole code family), forces from their CSPs the same way
+(``roll_up_characteristics``).
+
+Within a Dataset (indicators, peers): ``members`` frames have two columns, ``area_code`` (the member) and
+``parent``; ``roll_up_sum`` / ``roll_up_mean`` apply the same rules to frames, ``population_matrix`` and
+``derived_characteristics`` to the dataset's own areas.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from .dataset import LEVELS, Dataset
 
 
 @dataclass
@@ -172,3 +184,127 @@ def roll_up_characteristics(areas: pd.DataFrame, raw: pd.DataFrame, districts: D
                     vals[f] = v
         cols[var] = vals
     return cols, unresolved
+
+
+# ------------------------------------------------------------------------------------------ within a Dataset
+def roll_up_sum(values: pd.DataFrame, members: pd.DataFrame, columns, keys=("year",)) -> pd.DataFrame:
+    """Each parent's total of ``columns`` over its members, per ``keys`` (e.g. year): one row per parent and
+    key, with a column left NaN where any member lacks it (absent or blank). ``values`` has ``area_code``,
+    the keys and the columns; ``members`` area_code and parent."""
+    columns, keys = list(columns), list(keys)
+    size = members.groupby("parent")["area_code"].nunique()
+    v = values[["area_code", *keys, *columns]].merge(members[["area_code", "parent"]], on="area_code")
+    out = []
+    for col in columns:
+        have = v.dropna(subset=[col])
+        g = have.groupby(["parent", *keys]).agg(total=(col, "sum"), n=("area_code", "nunique"))
+        whole = g["n"].to_numpy() == size.reindex(g.index.get_level_values("parent")).to_numpy()
+        out.append(g["total"].where(whole).rename(col))
+    if not out:
+        return pd.DataFrame(columns=["parent", *keys])
+    return pd.concat(out, axis=1).reset_index()
+
+
+def roll_up_mean(values: pd.DataFrame, members: pd.DataFrame, weights: pd.Series, complete: bool = False
+                 ) -> pd.DataFrame:
+    """Weighted means of every column of ``values`` (indexed by area_code) over each parent's members, weights
+    by member code (e.g. the latest population). ``complete=False``: over the members that have a value (the
+    weights renormalised); ``complete=True``: NaN unless every member has a value and a weight. Indexed by
+    parent."""
+    m = members[members["area_code"].isin(values.index)]
+    w = weights.reindex(m["area_code"]).to_numpy(dtype="float64")
+    x = values.reindex(m["area_code"])
+    parent = m["parent"].to_numpy()
+    num = x.mul(w, axis=0).groupby(parent).sum(min_count=1)
+    den = x.notna().mul(w, axis=0).groupby(parent).sum()
+    out = num / den.where(den > 0)
+    if complete:
+        size = members.groupby("parent")["area_code"].nunique()
+        ok = (x.notna() & ~np.isnan(w)[:, None]).groupby(parent).sum()
+        out = out.where(ok.eq(size.reindex(ok.index), axis=0))
+    return out
+
+
+def members_below(dataset: Dataset, level: str, codes=None) -> pd.DataFrame:
+    """(area_code, parent): every area strictly inside each ``level`` area (of ``codes``, if given)."""
+    anc = dataset.ancestors(level)
+    m = anc[anc["area_code"] != anc["ancestor"]].rename(columns={"ancestor": "parent"})
+    if codes is not None:
+        m = m[m["parent"].isin(codes)]
+    return m[["area_code", "parent"]].reset_index(drop=True)
+
+
+def population_matrix(dataset: Dataset, level: str, codes: pd.Index, column: str) -> pd.DataFrame:
+    """[area, year] of ``column`` (population or households) at ``level``: an area's own estimate where it has
+    one, else the sum over the lowest level of areas beneath it that has estimates (NaN where any of those
+    lacks the year or has it blank)."""
+    pop = dataset.population[["area_code", "year", column]]
+    own = pop[pop["area_code"].isin(codes)].dropna(subset=[column]).pivot(index="area_code", columns="year",
+                                                                          values=column)
+    with_pop = members_below(dataset, level, codes)
+    with_pop = with_pop[with_pop["area_code"].isin(pop["area_code"])]
+    if with_pop.empty:
+        return own.reindex(index=codes)
+    # The lowest level that has estimates, so a force's own row and its CSPs never add up twice.
+    rank = dict(zip(dataset.areas["area_code"], dataset.areas["level"].map(LEVELS.index)))
+    lv = with_pop["area_code"].map(rank)
+    lowest = with_pop[lv == lv.groupby(with_pop["parent"]).transform("min")]
+    summed = roll_up_sum(pop, lowest, [column]).pivot(index="parent", columns="year", values=column)
+    return own.combine_first(summed).reindex(index=codes)
+
+
+def population_year(period_end) -> np.ndarray:
+    """The mid-year estimate a period ending in this month uses: the latest 30 June on or before its end."""
+    pe = pd.DatetimeIndex(period_end)
+    return np.where(pe.month >= 6, pe.year, pe.year - 1)
+
+
+def nearest_year(matrix: pd.DataFrame, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[area, period] values for each wanted year, from the nearest year with an estimate (ties: the earlier
+    year); also the year used (-1 where the area has none)."""
+    cols = matrix.columns.to_numpy(dtype="int64")
+    vals = matrix.to_numpy(dtype="float64")
+    have = ~np.isnan(vals)
+    out = np.full((len(matrix), len(wanted)), np.nan)
+    used = np.full((len(matrix), len(wanted)), -1)
+    if not cols.size:
+        return out, used
+    for y in np.unique(wanted):
+        dist = np.where(have, np.abs(cols - y) * 2 + (cols > y), np.iinfo("int64").max)
+        best = dist.argmin(axis=1)
+        rows = np.arange(len(matrix))
+        found = have[rows, best]
+        j = wanted == y
+        out[:, j] = np.where(found, vals[rows, best], np.nan)[:, None]
+        used[:, j] = np.where(found, cols[best], -1)[:, None]
+    return out, used
+
+
+def latest_population(dataset: Dataset) -> pd.Series:
+    """Each area's population in its latest estimate year, by area code."""
+    pop = dataset.population.sort_values("year").drop_duplicates("area_code", keep="last")
+    return pop.set_index("area_code")["population"]
+
+
+def derived_characteristics(dataset: Dataset, level: str, codes: pd.Series) -> pd.DataFrame | None:
+    """Characteristics of ``level`` areas as population-weighted means (latest year) of the areas below them
+    that have characteristics; None when there are none below."""
+    chars = dataset.characteristics.set_index("area_code")
+    below = members_below(dataset, level, codes)
+    below = below[below["area_code"].isin(chars.index)]
+    if below.empty:
+        return None
+    return roll_up_mean(chars, below, latest_population(dataset)).reindex(codes)
+
+
+def estimate_years(dataset: Dataset, codes: pd.Index, years: np.ndarray) -> np.ndarray:
+    """The mid-year estimate each population year really is: a store carries its latest estimate forward to later
+    years (``Dataset.estimate_years`` {(area, year): estimate year}), so ``pop_year`` shows the estimate's year."""
+    carried = getattr(dataset, "estimate_years", None)
+    if not carried:
+        return years
+    out = years.copy()
+    for i, code in enumerate(codes):
+        for j, y in enumerate(years[i]):
+            out[i, j] = carried.get((code, int(y)), y)
+    return out

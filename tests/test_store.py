@@ -17,8 +17,7 @@ from perfwork import cli
 from perfwork.dataset import DataError, Dataset
 from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS, known_measures, stop_search_measure
 from perfwork.sources import ons
-from perfwork.store import BUCKETS, Store, open_store
-from perfwork.store import accounting
+from perfwork.store import BUCKETS, Store, accounting, open_store
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "policeuk"
 LK = FIX / "lookups"
