@@ -57,16 +57,36 @@ def _affected(dataset: Dataset, level: str, codes: pd.Index) -> pd.DataFrame:
     return out[out["target"].isin(codes)]
 
 
+def _coverage(used: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """'11 of 12 months' per row, built once per distinct pair."""
+    code, uni = pd.factorize(used.astype(np.int64) * 1000 + months)
+    return np.array([f"{u // 1000} of {u % 1000} month{'s' if u % 1000 != 1 else ''}" for u in uni],
+                    dtype=object)[code]
+
+
+PARTIAL = ("annualise",)
+PARTIAL_MIN_MONTHS = 9
+
+
 def indicators(dataset: Dataset, framework: str | Framework = "national", period: str = "rolling12",
-               level: str = "csp", areas=None, period_end=None) -> pd.DataFrame:
+               level: str = "csp", areas=None, period_end=None, partial: str | None = None,
+               partial_min_months: int = PARTIAL_MIN_MONTHS) -> pd.DataFrame:
     """Indicator values for every area of ``level`` and every period of one kind.
 
     Returns one row per area, period and indicator: area_code, area_name, level, period, period_start,
     period_end, indicator, label, domain, kind, polarity, multiplier, numerator, denominator, value, lower,
     upper (95%), method (how the limits were computed), months, months_missing, complete and pop_year.
     ``areas`` limits the output to some areas (codes or names); ``period_end`` to one period end (a month,
-    or ``"latest"``).
+    or ``"latest"``). ``months_used`` and ``coverage`` ("11 of 12 months") say how many months a value rests on.
+
+    ``partial="annualise"`` (never the default) gives a value to a period touching missing months when at least
+    ``partial_min_months`` of its months have data: the count over the months available against the exposure
+    scaled by months available / months (population x 11/12; a count's exposure 11/12; a proportion's own
+    denominator), so the limits are the count's own exact/Byar limits. Missing months are never read as zero;
+    such rows keep ``complete = False`` and their ``method`` and ``coverage`` say "11 of 12 months".
     """
+    if partial not in (None, *PARTIAL):
+        raise ValueError(f"partial={partial!r}: expected None or {' / '.join(PARTIAL)}")
     fw = load_framework(framework)
     targets = _level_areas(dataset, level, areas)
     codes = pd.Index(targets["area_code"])
@@ -129,6 +149,8 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     complete_all = np.zeros(shape, dtype=bool)
     year_all = np.full(shape, -1)
     missing_ind = np.zeros(shape, dtype=int)
+    used_all = np.zeros(shape, dtype=int)
+    span = (win["end"] - win["start"] + 1).to_numpy()[None, :]
     populations: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for j, ind in enumerate(fw):
         num = Xw[:, :, [m_index[m] for m in ind.numerator]].sum(axis=2)
@@ -148,10 +170,19 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         missing_ind[:, :, j] = missing_w
         complete = (missing_w == 0) & (not unavailable)
         complete_all[:, :, j] = complete
-        num_all[:, :, j] = np.where(complete, num, np.nan)
+        avail = (span - missing_w).astype(np.int64)
+        used_all[:, :, j] = np.where(unavailable, 0, avail)
+        part = ((missing_w > 0) & (avail >= partial_min_months) & (not unavailable)) if partial else \
+            np.zeros_like(complete)
+        if part.any() and ind.kind != "proportion":  # exposure over the months with data only
+            den = np.where(part, den * avail / span, den)
+        use = complete | part
+        num_all[:, :, j] = np.where(use, num, np.nan)
         if ind.kind != "count":  # a population is known even when the counts are not
-            den_all[:, :, j] = np.where(complete | ind.per_population, den, np.nan)
-        ok = complete & ~np.isnan(den) & (den > 0)
+            den_all[:, :, j] = np.where(use | ind.per_population, den, np.nan)
+        else:  # a count's exposure: 1, or the share of the months with data when annualised
+            den_all[:, :, j] = np.where(part, den, np.nan)
+        ok = use & ~np.isnan(den) & (den > 0)
         if ok.any():
             if ind.kind == "proportion":
                 ci = stats.proportion_ci(num[ok], den[ok], multiplier=ind.multiplier)
@@ -160,6 +191,12 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
                 ci = stats.rate_ci(num[ok], den[ok], multiplier=1.0 if ind.kind == "count" else ind.multiplier)
                 method[ok, j] = (ci["method"].astype(str) + " 95%").to_numpy()
             value[ok, j], lower[ok, j], upper[ok, j] = ci["value"], ci["lower"], ci["upper"]
+            flagged = part & ok
+            if flagged.any():
+                how = "annualised" if ind.kind != "proportion" else "share over the months with data"
+                method[flagged, j] = method[flagged, j] + np.array(
+                    [f", {how}: {a} of {m} months" for a, m in zip(avail[flagged], np.broadcast_to(span, avail.shape)
+                                                                   [flagged])], dtype=object)
 
     area_i, win_i, ind_i = (a.ravel() for a in np.indices(shape))
     meta = fw.table().set_index("id")
@@ -179,6 +216,8 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": method.ravel(),
         "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
         "months_missing": missing_ind.ravel(),
+        "months_used": used_all.ravel(),
+        "coverage": _coverage(used_all.ravel(), (w["end"] - w["start"] + 1).to_numpy()[win_i]),
         "complete": complete_all.ravel(),
         "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
     })

@@ -88,7 +88,8 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
            framework="national", peers=None, targets=None, *, k: int | None = None, benchmark: str = "pooled",
            include_self: bool = True, overdispersion: str = "none", min_change_pct: float = MIN_CHANGE_PCT,
            outcome_lag_months: int = OUTCOME_LAG_MONTHS, spc_months: int | None = _trends.SPC_MONTHS,
-           spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+           spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None,
+           min_peers: int = _peers.MIN_PEERS, partial: str | None = None) -> pd.DataFrame:
     """The judgement table for one area (``area=`` code or name) or every area of ``level`` (csp or force).
 
     period_end: None / "latest" (the latest rolling 12 months), a month ("2025-03"), a list of months, or
@@ -142,7 +143,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 
     # Peers: every area's value is needed for the benchmark; the assessed rows come back.
     cmask, ccols = _peers.compare_arrays(current, groups_used, benchmark=benchmark, include_self=include_self,
-                                         overdispersion=overdispersion)
+                                         overdispersion=overdispersion, min_peers=min_peers)
     sub = mine_mask[at_end] if code is not None else np.ones(len(current), dtype=bool)
     pos = np.full(len(current), -1)
     pos[cmask] = np.arange(int(cmask.sum()))

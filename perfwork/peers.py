@@ -58,6 +58,7 @@ from .vocab import PeerJudgement
 PARAMETERS = _paths.shipped_parameters()
 WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"  # the shipped weight sets; a project's own come first (_paths)
 DEFAULT_K = {"csp": 15, "force": 7, "region": 3, "nation": 1}
+MIN_PEERS = 5  # peers with data a benchmark needs (the area itself never counts)
 GROUP_COLUMNS = ("area_code", "peer_code", "rank", "distance")
 
 AREA_ALIASES = ("area_code", "area", "code", "la_code", "lad_code", "csp_code", "force_code", "area code")
@@ -502,14 +503,17 @@ def _codes(values: pd.DataFrame) -> tuple[np.ndarray, pd.Index, np.ndarray, int]
 
 
 def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
-            overdispersion: str = "none") -> pd.DataFrame:
+            overdispersion: str = "none", min_peers: int = MIN_PEERS) -> pd.DataFrame:
     """Compare every area with its peer group, for every indicator and period in ``values``.
 
     ``values`` is an ``indicators()`` frame (any periods, any number of period ends); ``groups`` an
     (area, peer) table from ``most_similar`` or ``load_groups``. Returns the rows of ``values`` for areas that
     have a group, with:
 
-    - ``peers_n`` (members with a value that enter the benchmark), ``benchmark``, ``benchmark_method``;
+    - ``peers_n`` (members with a value that enter the benchmark), ``peers_with_data`` (peers other than the area
+      with a value) of ``group_k``; with fewer than ``min_peers`` peers with data (default 5; the area is never
+      its own benchmark) there is no benchmark, band or rank test: ``peer_judgement`` "too few peers with data";
+    - ``benchmark``, ``benchmark_method``;
     - ``band_mean``, ``band_lower``, ``band_upper`` (mean +/- 1 sample SD of members' values, iQuanta style,
       descriptive) and ``band_method``;
     - ``significance`` (PHE label), ``peer_judgement`` (better / worse / similar, higher / lower for
@@ -525,7 +529,7 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
       as with "none"). "auto" applies it when k*phi exceeds the chi-squared 95% point on k-1 degrees of
       freedom, "always" whenever tau^2 > 0. ``significance_method`` says, row by row, which test was used.
     """
-    mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion)
+    mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion, min_peers)
     out = values[mask].reset_index(drop=True) if not mask.all() else values.reset_index(drop=True)
     for c, v in cols.items():
         out[c] = v
@@ -534,7 +538,7 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
 
 
 def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
-                   overdispersion: str = "none") -> tuple[np.ndarray, dict]:
+                   overdispersion: str = "none", min_peers: int = MIN_PEERS) -> tuple[np.ndarray, dict]:
     """The work of ``compare``: (mask of the rows of ``values`` compared, {column: array for those rows})."""
     if benchmark not in BENCHMARKS:
         raise ValueError(f"benchmark {benchmark!r}: expected one of {', '.join(BENCHMARKS)}")
@@ -569,7 +573,9 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
     mult = np.where(is_count, 1.0, num("multiplier")[first])
 
     V, N, D = dense(num("value")), dense(num("numerator")), dense(num("denominator"))
-    D[:, is_count] = np.where(np.isnan(N[:, is_count]), np.nan, 1.0)
+    # a count's exposure: 1, or the share of its months with data when annualised (indicators(partial=))
+    D[:, is_count] = np.where(np.isnan(N[:, is_count]), np.nan, np.where(np.isnan(D[:, is_count]), 1.0,
+                                                                          D[:, is_count]))
     ok = ~np.isnan(V) & ~np.isnan(N) & ~np.isnan(D)
     V = np.where(ok, V, np.nan)
     N = np.where(ok, N, 0.0)
@@ -589,6 +595,13 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
             bm = b_mean
         bm = np.where(n_members > 0, bm, np.nan)
 
+    # Too few peers with data (the area itself never counts): no benchmark, band or comparison at all.
+    with_data = (~np.isnan(V[full[:, 1:]])).sum(axis=1)           # [group, cell]
+    group_k = (full[:, 1:] < len(codes)).sum(axis=1)              # [group]
+    few = with_data < max(int(min_peers), 1)
+    bm = np.where(few, np.nan, bm)
+    b_mean, b_sd = np.where(few, np.nan, b_mean), np.where(few, np.nan, b_sd)
+
     vf = V[full]                                         # self + peers
     own = V[a_pos]                                       # [group, cell]
     low_good = pol == "low_is_good"
@@ -599,11 +612,14 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         quartile = np.ceil(4 * rank / size)
         q25, q75 = _quantiles(vf, size, (0.25, 0.75))
     best_q = np.where(low_good[None, :], q25, np.where((pol == "high_is_good")[None, :], q75, np.nan))
+    best_q, quartile = np.where(few, np.nan, best_q), np.where(few, np.nan, quartile)
 
     take = lambda arr: arr[g_row, c_row_m]  # noqa: E731
     cols: dict = {}
     value = num("value")[mask]
     cols["peers_n"] = take(n_members).astype("int64")
+    cols["peers_with_data"] = take(with_data).astype("int64")
+    cols["group_k"] = group_k[g_row]
     cols["benchmark"] = take(bm)
     gtxt = short_groups_method(groups)
     bench_txt = (("pooled MSG benchmark" if benchmark == "pooled" else "mean of MSG members' values")
@@ -632,8 +648,10 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         cols["od_applied"] = applied
         cols["tau2"] = tau2
     sig = _significance(rows, tau2)
+    too_few = take(few) & ~np.isnan(value)
+    sig = np.where(too_few, None, sig)
     cols["significance"] = sig
-    cols["peer_judgement"] = judge(sig, pol_all[mask])
+    cols["peer_judgement"] = np.where(too_few, PeerJudgement.TOO_FEW_PEERS.value, judge(sig, pol_all[mask]))
     if "method" in values.columns:
         ci_code, ci_uni = pd.factorize(values["method"])
         ci_code = ci_code[mask]
@@ -654,6 +672,11 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
                               f"({overdispersion}), tau2={abs(t):.4g} estimated within the group"
                               for sc, t in zip(scale, t_uni)], dtype=object)
             method[applied] = texts[t_code]
+    if too_few.any():
+        method = np.where(too_few, np.array([f"too few peers with data ({n} of {k}; at least {max(int(min_peers), 1)} "
+                                             f"needed, the area itself not counted): no benchmark"
+                                             for n, k in zip(cols["peers_with_data"], cols["group_k"])],
+                                            dtype=object), method)
     cols["significance_method"] = method
     return mask, cols
 
