@@ -135,6 +135,22 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
     return clean, {str(k): str(v) for k, v in tr.items()}, label
 
 
+def _weight_set_names() -> list[str]:
+    wfile = _paths.weights_file()
+    doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
+    return list(((doc or {}).get("sets") or {}))
+
+
+def weight_sets_for(variables) -> list[str]:
+    """The named weight sets (``parameters/msg_weights.yaml``) whose characteristics all exist in ``variables``."""
+    out = []
+    for name in _weight_set_names():
+        w, tr, _ = weight_set(name)
+        if (w or tr) and set(w) | set(tr) <= set(variables):
+            out.append(name)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------- build
 def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
@@ -183,9 +199,19 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.
     return x.astype("float64"), note
 
 
+def areas_with_data(dataset: Dataset, level: str) -> list[str]:
+    """The areas of ``level`` with any counts (at or below them)."""
+    anc = dataset.ancestors(level)
+    have = set(dataset.counts["area_code"].astype(str))
+    return sorted(set(anc.loc[anc["area_code"].isin(have), "ancestor"]))
+
+
 def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights=None,
-                 level: str = "csp") -> pd.DataFrame:
+                 level: str = "csp", among=None) -> pd.DataFrame:
     """Most Similar Groups: for every area of ``level``, its ``k`` nearest areas by weighted z-score distance.
+
+    ``among``: build the groups only among these areas (e.g. ``areas_with_data``; the method says so). When the
+    level has fewer areas than the default k needs, k is the number of other areas and the method says so.
 
     Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, k, level,
     area_name, peer_name and ``contrib_<variable>`` (that characteristic's share of distance^2, before taking
@@ -193,19 +219,26 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     ``.attrs["variables"]`` / ``.attrs["weights"]`` the inputs. See the module docstring.
     """
     x, note = _level_characteristics(dataset, level, variables)
+    if among is not None:
+        x = x[x.index.isin(set(among))]
+        note += f"only the {len(x)} {level}s with data, "
     variables = list(x.columns)
     n = len(x)
     if n < 2:
         raise PeerGroupError(f"{dataset.name}: level {level!r} has only {n} area ({x.index[0]}); a level with fewer "
                              f"than 2 areas has no peers to compare with")
+    short = ""
+    if k is None and DEFAULT_K[level] > n - 1:
+        short = f" (not {DEFAULT_K[level]}: only {n} {level}s)"
     k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
         raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
     wset, transforms, wtxt = weight_set(weights)
     unknown = [v for v in list(wset) + list(transforms) if v not in variables]
     if unknown:
-        raise PeerGroupError(f"weights name characteristic(s) not in use: {', '.join(unknown)}; "
-                             f"in use: {', '.join(variables)}")
+        raise PeerGroupError(f"{wtxt} name characteristic(s) this dataset does not have: {', '.join(unknown)}; "
+                             f"available: {', '.join(variables)} (weight sets for them: "
+                             f"{', '.join(weight_sets_for(variables)) or 'none'}; or pass a dict or YAML file)")
     w = np.array([wset.get(v, 1.0) for v in variables])
     vals = x.to_numpy().copy()
     for v in transforms:
@@ -244,7 +277,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     if transforms:
         wtxt += ", " + ", ".join(f"{how} {v}" for v, how in transforms.items())
     out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
-                           f"({note}{wtxt}), Euclidean distance, k={k} nearest (own group, area excluded)")
+                           f"({note}{wtxt}), Euclidean distance, k={k}{short} nearest (own group, area excluded)")
     out.attrs["variables"] = variables
     out.attrs["weights"] = {v: float(wi) for v, wi in zip(variables, w)}
     out.attrs["transforms"] = transforms

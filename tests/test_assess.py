@@ -84,8 +84,8 @@ def test_missing_months_story(ds, values):
     t = A.assess(ds, area=S["missing_months"], period_end="2024-03", values=values)
     assert (t["travel"] == "incomplete").all()
     assert t["value"].isna().all() and (t["peer_judgement"] == "incomplete").all()
-    assert not t["reasons"].str.contains("MSG|deteriorating").any()         # (a monthly SPC signal may remain)
-    assert t["notes"].str.contains("incomplete: a 12-month window touches a missing month").all()
+    assert (t["reasons"] == "").all() and not t["exception"].any()          # no exception without a value
+    assert t["notes"].str.contains(r"no value: \d+ of 12 months with data, missing: .*partial='annualise'").all()
     assert not t["travel"].isin(["improving", "deteriorating", "decreasing"]).any()
 
 

@@ -95,7 +95,7 @@ def test_weight_errors(ds, tmp_path):
         peers.most_similar(ds, weights="nope")
     with pytest.raises(peers.PeerGroupError, match="weights.imd_score"):
         peers.most_similar(ds, weights={"imd_score": -1})
-    with pytest.raises(peers.PeerGroupError, match="not in use: shoe_size"):
+    with pytest.raises(peers.PeerGroupError, match="does not have: shoe_size; available: population_density"):
         peers.most_similar(ds, weights={"shoe_size": 2})
     f = tmp_path / "w.yaml"
     f.write_text("weights:\n  imd_score: lots\n")
