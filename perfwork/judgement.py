@@ -201,7 +201,10 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     # Targets.
     tg = None
     if targets is not None:
-        tg = _targets.load_targets(targets, framework=fw, dataset=dataset)
+        # the shipped demo targets apply where their areas are in the data (none on real data); a user's own
+        # targets must name areas of the dataset
+        demo = isinstance(targets, str) and targets == "demo"
+        tg = _targets.load_targets(targets, framework=fw, dataset=None if demo else dataset)
         tg = tg[tg["area_code"].isin(areas)].reset_index(drop=True)
     target_cols = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
     if tg is not None and len(tg):

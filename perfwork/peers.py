@@ -645,7 +645,7 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         quartile = np.ceil(4 * rank / size)
         q25, q75 = _quantiles(vf, size, (0.25, 0.75))
     best_q = np.where(low_good[None, :], q25, np.where((pol == "high_is_good")[None, :], q75, np.nan))
-    best_q, quartile = np.where(few, np.nan, best_q), np.where(few, np.nan, quartile)
+    best_q, quartile, rank = (np.where(few, np.nan, x) for x in (best_q, quartile, rank))
 
     take = lambda arr: arr[g_row, c_row_m]  # noqa: E731
     cols: dict = {}
