@@ -56,9 +56,10 @@ EXPECTED_BUCKETS = {  # file name -> bucket -> rows
 }
 
 
-def ingest(path, inputs=INPUTS, lookups=LOOKUPS, population=POP, characteristics=()):
+def ingest(path, inputs=INPUTS, lookups=LOOKUPS, population=POP, characteristics=(), households=()):
     with Store(path) as st:
-        return st.ingest_police_uk(inputs, lookups=lookups, population=population, characteristics=characteristics)
+        return st.ingest_police_uk(inputs, lookups=lookups, population=population, characteristics=characteristics,
+                                   households=households)
 
 
 def as_dict(counts: pd.DataFrame) -> dict:
@@ -267,6 +268,27 @@ def test_csp_population_given_directly(tmp_path):
     ds = open_store(path)
     # Suffolk Coastal has no counts, but a directly given CSP figure is used for it all the same
     assert ds.population.set_index(["area_code", "year"]).loc[("E22000274", 2019), "population"] == 130000
+
+
+def test_households_by_district_give_burglary_per_1000_households(store, tmp_path):
+    """Without household estimates burglary per 1,000 households has no value and says why; a tidy CSV of
+    households by district (ingested with --households) gives CSPs and forces theirs."""
+    pair = pd.DataFrame({"area_code": [BRISTOL], "peer_code": [SOMERSET], "rank": [1]})
+    t = pw.assess(open_store(store), area=BRISTOL, period_end="2020-07", peers=pair, min_peers=1)
+    row = t.set_index("indicator").loc["burglary"]
+    assert np.isnan(row["value"]) and "no household estimates for this area" in row["notes"] and not row["exception"]
+    hh = tmp_path / "households.csv"
+    hh.write_text('Code,Name,Year,Households\nE06000023,"Bristol, City of",2019,"195,000"\n'
+                  "E07000187,Mendip,2019,48000\nE07000246,Somerset West and Taunton,2019,69000\n")
+    rep = ingest(store, inputs=[], population=[], households=[hh])
+    assert rep.files.set_index("kind").loc["households", "status"] == "new"
+    ds = open_store(store)
+    got = ds.population.set_index(["area_code", "year"])["households"]
+    assert got[(BRISTOL, 2019)] == 195000 and got[(SOMERSET, 2019)] == 48000 + 69000
+    assert got[(AS, 2019)] == 195000 + 48000 + 69000 and got[(BRISTOL, 2020)] == 195000      # carried forward
+    assert ds.population.set_index(["area_code", "year"])["population"][(BRISTOL, 2019)] == 463405   # kept
+    ind = pw.indicators(ds, areas=BRISTOL, period_end="2020-07").set_index("indicator")
+    assert ind.loc["burglary", "denominator"] == 195000 and ind.loc["burglary", "pop_year"] == 2019
 
 
 # ------------------------------------------------------------------------------------------------ ledger
