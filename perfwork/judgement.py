@@ -504,7 +504,7 @@ def exception_table(table: pd.DataFrame, all_rows: bool = False) -> str:
         if isinstance(first.get("period_basis"), str):
             lines.append(f"  judged at {first['period_basis']}")
         if shown.empty:
-            lines.append("  no exceptions" if valued else "  no values, so nothing is judged (see the notes with --all)")
+            lines.append("  no exceptions" if valued else "  no values, so nothing is judged (notes: --all)")
         for _, r in shown.iterrows():
             val = "no value" if pd.isna(r["value"]) else f"{r['value']:.3g}"
             cov = r.get("coverage")

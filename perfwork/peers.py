@@ -138,7 +138,7 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
 def _weight_set_names() -> list[str]:
     wfile = _paths.weights_file()
     doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
-    return list(((doc or {}).get("sets") or {}))
+    return list((doc or {}).get("sets") or {})
 
 
 def weight_sets_for(variables) -> list[str]:
