@@ -52,6 +52,7 @@ import yaml
 
 from . import _paths, geography, stats
 from .dataset import LEVELS, DataError, Dataset
+from .errors import NotFound, UsageError
 from .frames import as_object
 from .vocab import PeerJudgement
 
@@ -108,7 +109,7 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
             doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
             sets = (doc or {}).get("sets", {}) or {}
             if str(name_or_path) not in sets:
-                raise KeyError(f"no weight set {str(name_or_path)!r} in {wfile}; "
+                raise NotFound(f"no weight set {str(name_or_path)!r} in {wfile}; "
                                f"available: {', '.join(sets) or 'none'}")
             body, where = sets[str(name_or_path)] or {}, f"{wfile}, sets.{name_or_path}"
             label = f"weights {str(name_or_path)!r}"
@@ -154,7 +155,7 @@ def weight_sets_for(variables) -> list[str]:
 # ---------------------------------------------------------------------------------------------------- build
 def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+        raise UsageError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     codes = dataset.level(level)["area_code"]
     if codes.empty:
         raise PeerGroupError(f"{dataset.name}: no areas at level {level!r}")
@@ -232,7 +233,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
         short = f" (not {DEFAULT_K[level]}: only {n} {level}s)"
     k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
-        raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
+        raise UsageError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
     wset, transforms, wtxt = weight_set(weights)
     unknown = [v for v in list(wset) + list(transforms) if v not in variables]
     if unknown:
@@ -467,7 +468,7 @@ def explain(groups: pd.DataFrame, area: str, top: int = 3) -> pd.DataFrame:
     rows = groups[groups["area_code"] == area]
     if rows.empty:
         have = groups["area_code"].drop_duplicates()
-        raise KeyError(f"no peer group for {area!r}; groups cover {len(have)} areas "
+        raise NotFound(f"no peer group for {area!r}; groups cover {len(have)} areas "
                        f"(e.g. {', '.join(have.head(3))})")
     rows = rows.sort_values("rank")
     contrib = [c for c in rows.columns if c.startswith("contrib_")]
@@ -820,3 +821,16 @@ def judge(significance, polarity) -> np.ndarray:
         reading = stats.significance_reading(pd.Series(s_uni, dtype="object"), None if pd.isna(p) else p)
         table[i, :-1] = reading.astype(object).where(reading.notna(), incomplete).to_numpy()
     return table[p_code, s_code]
+
+
+# ---------------------------------------------------------------------------------------------------- spread
+def spread(values: pd.DataFrame, members) -> pd.DataFrame:
+    """The range and quartiles of a group's values, per indicator (for spine charts): ``values`` an
+    ``indicators()`` or assessment frame at one period end, ``members`` the area codes of the group (the area
+    and its peers). Columns indicator, n, min, q25, median, q75, max: numpy's linear rule, as ``compare``'s best
+    quartile; descriptive, not a test."""
+    v = values[values["area_code"].isin(list(members)) & values["value"].notna()]
+    g = v.groupby("indicator", sort=False)["value"]
+    out = pd.DataFrame({"n": g.size(), "min": g.min(), "q25": g.quantile(0.25), "median": g.median(),
+                        "q75": g.quantile(0.75), "max": g.max()})
+    return out.reset_index()
