@@ -44,8 +44,8 @@ from .dataset import Dataset
 from .errors import UsageError
 from .frames import as_object, index_of, polarity_sign, row_keys
 from .framework import load_framework
-from .indicators import indicators
 from .provenance import RunRecord
+from .values import indicators
 from .vocab import PeerJudgement, Significance, SpcVariation, TargetStatus, Travel
 
 LEVELS = ("csp", "force")
@@ -116,8 +116,8 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     (default 5; the area itself never counts). targets: None, a frame from ``targets.load_targets``, or anything
     it accepts (a file, folder, name, or "demo"; the demo targets apply where their areas are in the data).
     benchmark "pooled" | "mean", include_self, overdispersion ("none" | "auto" | "always") choose the peer
-    comparison (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module docstring); spc_months / spc_mode the SPC charts
-    (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
+    comparison (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module
+    docstring); spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
     for the same dataset, framework and level (saves recomputing them; frames of another level, period or
     framework are refused). ``pw.assess_all`` does this for every area at once and keeps the result.
 
@@ -130,7 +130,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     if level not in LEVELS:
         raise UsageError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
     fw = load_framework(framework)
-    code = _area_code(dataset, area, level)
+    code = area_code(dataset, area, level)
     r12 = _given(values, "rolling12", fw, level)
     if r12 is None:
         r12 = indicators(dataset, fw, period="rolling12", level=level, partial=partial)
@@ -208,7 +208,8 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 TARGET_COLUMNS = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
 
 
-def _area_code(dataset: Dataset, area, level: str) -> str | None:
+def area_code(dataset: Dataset, area, level: str) -> str | None:
+    """The code of ``area`` (code or name), which must be of ``level``; None for None."""
     if area is None:
         return None
     row = dataset.area(area)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from perfwork import judgement, peers
-from perfwork.indicators import indicators
 from perfwork.sources import demo
+from perfwork.values import indicators
 
 A = judgement
 S = demo.STORIES
