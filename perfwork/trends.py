@@ -78,8 +78,9 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
     kind = as_object(values["kind"])[sel]
     num, den, val = col("numerator"), col("denominator"), col("value")
     x1, x2 = prev(num), num[sel]
-    t1 = np.where(kind == "count", 1.0, prev(den))
-    t2 = np.where(kind == "count", 1.0, den[sel])
+    # a count's exposure is 1 (or the share of its months with data, when annualised: indicators(partial=))
+    t1 = np.where((kind == "count") & np.isnan(prev(den)), 1.0, prev(den))
+    t2 = np.where((kind == "count") & np.isnan(den[sel]), 1.0, den[sel])
     ok = has_prev & ~np.isnan(x1) & ~np.isnan(x2) & (t1 > 0) & (t2 > 0)
     rr = np.full(len(sel), np.nan)
     lo, hi, p = rr.copy(), rr.copy(), rr.copy()
