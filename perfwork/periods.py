@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .errors import UsageError
+
 PERIODS: tuple[str, ...] = ("month", "rolling12", "quarter", "fy", "ytd")
 EXPECTED = ("expected a financial year 'YYYY/YY' (e.g. 2024/25, which ends in March 2025) or a month 'YYYY-MM' "
             "(e.g. 2025-03, the last month of a 12-month period)")
@@ -30,7 +32,7 @@ _MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 _FY = re.compile(r"(?:FY\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", flags=re.I)
 
 
-class PeriodError(ValueError):
+class PeriodError(UsageError):
     """A period end that cannot be read, or is not in the data; the message says what was expected."""
 
 
@@ -51,7 +53,7 @@ def parse(value, what: str = "period end") -> Period:
     s = value.strip()
     fy = _financial_year(s)
     m = _MONTH.fullmatch(s)
-    if m and not (fy and int(m.group(2)) > 12):  # "2023-24" is a financial year, "2023-12" a month
+    if m and not (fy and fy[1] == fy[0] + 1 and int(m.group(2)) > 12):  # "2023-24" a year, "2023-12" a month
         year, month, day = int(m.group(1)), int(m.group(2)), m.group(3)
         if not 1 <= month <= 12:
             raise PeriodError(f"{what} {value!r}: month {month} is not 1 to 12; {EXPECTED}")
@@ -77,7 +79,7 @@ def _financial_year(s: str) -> tuple[int, int] | None:
     if not m:
         return None
     start, end_y = int(m.group(1)), int(m.group(2))
-    return start, end_y if end_y >= 1000 else (start // 100) * 100 + end_y
+    return start, end_y if end_y >= 1000 else (start + 1) // 100 * 100 + end_y
 
 
 def month(value, what: str = "period end") -> pd.Timestamp:
@@ -138,7 +140,7 @@ def windows(month_index: pd.DatetimeIndex, period: str) -> pd.DataFrame:
     period_end. Kinds: month; rolling12 (12 months ending each month); quarter (calendar quarters, also the
     financial quarters) and fy (April to March) wholly inside; ytd (April to each month)."""
     if period not in PERIODS:
-        raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+        raise UsageError(f"period {period!r} is not one of {', '.join(PERIODS)}")
     n = len(month_index)
     t = np.arange(n)
     month_no = month_index.month.to_numpy()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .cache import assessment, dataset
 from .html import chart_count, notebook_html, write_bundle
-from .run import Runner, execute
 from .profile import LICENCE, Markdown, Report, force_headlines, force_overview, force_table
+from .run import Runner, execute
 from .tables import areas_table, exceptions_table, judgement_table, peers_table
 from .words import exception_sentence, exception_sentences, headline, months_text, p_value, word
 
@@ -29,7 +29,8 @@ def render(notebook, out, title: str | None = None, bundle: str | None = None, *
     return out
 
 
-__all__ = ["Report", "assessment", "dataset", "notebook_html", "write_bundle", "chart_count", "execute", "Runner", "render",
+__all__ = ["Report", "assessment", "dataset", "notebook_html", "write_bundle", "chart_count", "execute", "Runner",
+           "render",
            "headline", "exception_sentence", "exception_sentences", "exceptions_table", "judgement_table",
            "peers_table", "areas_table", "force_overview", "force_headlines", "force_table", "p_value", "word",
            "months_text", "Markdown", "LICENCE"]

@@ -16,11 +16,12 @@ WORDS = {
     "peer_judgement": {"better": "better than peers", "worse": "worse than peers", "similar": "similar to peers",
                        "higher": "higher than peers", "lower": "lower than peers", "incomplete": "not judged"},
     "travel": {"improving": "improving", "deteriorating": "getting worse", "no significant change": "no clear change",
-               "increasing": "increasing", "decreasing": "decreasing"},
+               "increasing": "increasing", "decreasing": "decreasing", "incomplete": "no value",
+               "no previous period": "no previous 12 months"},
     "spc_variation": {"common_cause": "common cause", "special_cause_concern": "special cause: concern",
                       "special_cause_improvement": "special cause: improvement",
                       "special_cause_neutral_high": "special cause: high", "special_cause_neutral_low":
-                      "special cause: low"},
+                      "special cause: low", "incomplete": "no value"},
     "target_status": {"on track": "on track", "at risk": "at risk", "off track": "off track",
                       "not started": "not started", "incomplete": "no value"},
 }
