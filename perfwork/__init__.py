@@ -4,38 +4,65 @@
     ds = pw.load_demo()                                  # the synthetic Demo Kingdom
     pw.indicators(ds, "national", period="rolling12")    # values and 95% limits per area
     pw.assess(ds, area="DK-C0001")                       # peers, trend, SPC, targets, exceptions
+
+Names are imported on first use, so a process that needs only part of the package (a Voilà app kernel reading a
+stored assessment) does not pay for the statistics stack (scipy) it never calls.
 """
 
 from __future__ import annotations
 
-from . import peers, spc, stats, targets, trends
-from .assess import assess, to_xlsx
-from .assessment import Assessment, assess_all
-from .dataset import DataError, Dataset
-from .framework import Framework, FrameworkError, Indicator, load_framework
-from .indicators import indicators
-from .peers import load_groups, most_similar
+import importlib
 
 __version__ = "0.1.0"
 
+# public name -> (module, attribute); attribute None means the module itself
+_LAZY = {
+    "Dataset": ("dataset", "Dataset"), "DataError": ("dataset", "DataError"),
+    "Framework": ("framework", "Framework"), "FrameworkError": ("framework", "FrameworkError"),
+    "Indicator": ("framework", "Indicator"), "load_framework": ("framework", "load_framework"),
+    "indicators": ("indicators", "indicators"),
+    "assess": ("assess", "assess"), "to_xlsx": ("assess", "to_xlsx"),
+    "Assessment": ("assessment", "Assessment"), "assess_all": ("assessment", "assess_all"),
+    "most_similar": ("peers", "most_similar"), "load_groups": ("peers", "load_groups"),
+    "stats": ("stats", None), "spc": ("spc", None), "peers": ("peers", None), "trends": ("trends", None),
+    "targets": ("targets", None),
+}
 
-def load_demo() -> Dataset:
+
+def __getattr__(name: str):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'perfwork' has no attribute {name!r}") from None
+    mod = importlib.import_module(f".{module}", __name__)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_demo():
     """The Demo Kingdom: a synthetic dataset of ~300 CSPs in ~40 forces shipped in data/demo."""
     from .sources import demo
 
     return demo.load()
 
 
-def load(source=None) -> Dataset:
+def load(source=None):
     """A dataset from wherever it lives: None for the demo, a ``.duckdb`` store, or a folder of tables."""
     if source is None:
         return load_demo()
     if str(source).endswith(".duckdb"):
         return open_store(source)
+    from .dataset import Dataset
+
     return Dataset.from_dir(source)
 
 
-def open_store(path, **options) -> Dataset:
+def open_store(path, **options):
     """The canonical Dataset held in a perfwork DuckDB store (made by ``perfwork ingest``); options as
     ``perfwork.store.open_store``."""
     from .store import open_store as _open
@@ -44,5 +71,5 @@ def open_store(path, **options) -> Dataset:
 
 
 __all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
-           "trends", "targets"]
+           "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar",
+           "load_groups", "stats", "spc", "peers", "trends", "targets"]

@@ -12,6 +12,7 @@ from ._common import load_dataset
 from .data import add_data_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
+from .serve import add_serve_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_serve_commands(sub)
     return parser
 
 
