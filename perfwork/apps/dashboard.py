@@ -34,7 +34,7 @@ class AreaPicker:
         a = areas.assign(force=areas["parent_code"].map(forces).fillna("Other areas"))
         self.areas = a.sort_values(["force", "area_name", "area_code"]).reset_index(drop=True)
         self.codes = set(self.areas["area_code"])
-        self.search = w.Text(placeholder="Name or code", description="Search", continuous_update=True)
+        self.search = w.Text(placeholder="Name or code, then Enter", description="Search", continuous_update=False)
         self.force = w.Dropdown(description="Force", options=self._force_options(self.areas))
         self.area = w.Dropdown(description="Area", layout=w.Layout(width="28rem"))
         self._set_area_options()
@@ -62,10 +62,9 @@ class AreaPicker:
         a = self._matching()
         keep = self.area.value
         opts = [(f"{r.area_name} ({r.area_code}) · {r.force}", r.area_code) for r in a.itertuples()]
-        with self.area.hold_trait_notifications():
-            self.area.options = opts or [("No area matches the search", None)]
-            if keep in set(a["area_code"]):
-                self.area.value = keep
+        self.area.options = opts or [("No area matches the search", None)]
+        if keep in set(a["area_code"]):
+            self.area.value = keep
 
     def select(self, code: str) -> None:
         """Show ``code`` (a known code) whatever the search and force say."""
@@ -96,6 +95,7 @@ class Dashboard:
         self.indicator = w.Dropdown(description="Indicator", layout=w.Layout(width="28rem"))
         self.period = _html("", "pw-period")
         self.message = _html("", "pw-message")
+        self.message.layout.display = "none"
         self.headline = _html("", "pw-headline")
         self.exceptions = _html("", "pw-exceptions-box")
         self.overview = None
@@ -129,9 +129,8 @@ class Dashboard:
     def _set_indicator_options(self, keep: str | None) -> None:
         dom = self.domain.value
         ids = [i.id for i in self.fw.indicators if dom in (ALL, None) or i.domain == dom]
-        with self.indicator.hold_trait_notifications():
-            self.indicator.options = [(self.labels.get(i, i), i) for i in ids]
-            self.indicator.value = keep if keep in ids else (ids[0] if ids else None)
+        self.indicator.options = [(self.labels.get(i, i), i) for i in ids]
+        self.indicator.value = keep if keep in ids else (ids[0] if ids else None)
 
     # ------------------------------------------------------------------------------------------ updating
     @property
@@ -144,6 +143,7 @@ class Dashboard:
         rows = self.snap.for_area(self.area)
         self._rows = rows
         self.message.value = ""
+        self.message.layout.display = "none"
         end = pd.Timestamp(rows["period_end"].iloc[0]) if len(rows) else self.snap.period_end
         self.period.value = (f"<p><strong>Period:</strong> the 12 months to {end:%B %Y}, against the area's "
                              f"{self.snap.peers(self.area)['peer_code'].size} most similar CSPs</p>" if end is not None else "")
@@ -218,7 +218,8 @@ class Dashboard:
             else:
                 notes.append(f"The link asked for the indicator “{_shown(ind)}”, which this framework does not "
                              f"have; showing {html.escape(self.labels.get(self.indicator.value, ''))}.")
-        self.message.value = "".join(f"<p role='status'>{n}</p>" for n in notes)
+        self.message.value = "".join(f"<p>{n}</p>" for n in notes)
+        self.message.layout.display = "block" if notes else "none"
         self._set_header(request.viewer)
 
     # ------------------------------------------------------------------------------------------ downloads

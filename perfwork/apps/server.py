@@ -66,7 +66,24 @@ def voila_config(port: int = 8866, ip: str = "127.0.0.1", base_url: str = "/", t
 
 def _voila():
     from voila.app import Voila
+    from voila.static_file_handler import TemplateStaticFileHandler
     from voila.tornado.handler import TornadoVoilaHandler
+
+    class TemplateStatic(TemplateStaticFileHandler):
+        """Voilà's template assets, answering a malformed path (no ``<template>/static/``) with 404, not 500."""
+
+        def parse_url_path(self, path):
+            try:
+                return super().parse_url_path(path)
+            except (AssertionError, ValueError):
+                raise tornado.web.HTTPError(404) from None
+
+        @classmethod
+        def get_absolute_path(cls, root, path):
+            try:
+                return super().get_absolute_path(root, path)
+            except (AssertionError, ValueError):
+                raise tornado.web.HTTPError(404) from None
 
     class CappedVoilaHandler(TornadoVoilaHandler):
         """Renders an app unless ``max_viewers`` kernels are already in use: then a 503 "busy" page."""
@@ -106,6 +123,8 @@ def _voila():
                 pattern, handler = h[0], h[1]
                 if handler is TornadoVoilaHandler:
                     h = (pattern, CappedVoilaHandler, *h[2:])
+                elif handler is TemplateStaticFileHandler:
+                    h = (pattern, TemplateStatic, *h[2:])
                 elif pattern == self.server_url or "/voila/tree" in pattern or "/voila/api/contents" in pattern:
                     continue                        # no file tree, no contents API: only the apps themselves
                 keep.append(h)

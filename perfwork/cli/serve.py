@@ -22,7 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = config.Voila.base_url
     print(f"perfwork apps: http://{host}:{args.port}{base}voila/render/dashboard.ipynb{query}", flush=True)
     print(f"               http://{host}:{args.port}{base}voila/render/peer_explorer.ipynb{query}", flush=True)
-    server.run(config, env=env)
+    server.run(config, apps_dir=args.apps or server.APPS_DIR, env=env)
     return 0
 
 
@@ -37,6 +37,7 @@ def add_serve_commands(sub) -> None:
     p.add_argument("--token", help="require this token (?token=... once, then a cookie)")
     p.add_argument("--user-header", metavar="HEADER",
                    help="a header set by a single-sign-on proxy naming the viewer (e.g. X-Remote-User)")
+    p.add_argument("--apps", metavar="DIR", help="the folder of app notebooks to serve (default: notebooks/apps)")
     p.add_argument("--pool", type=int, default=2, help="preheated kernels kept ready (default 2)")
     p.add_argument("--max-viewers", type=int, default=20, help="kernels in use at once before 'busy' (default 20)")
     p.add_argument("--cull-idle", type=int, default=3600, metavar="SECONDS",
