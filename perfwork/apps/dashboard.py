@@ -155,6 +155,7 @@ class Dashboard:
         spine = charts.spine_chart(self.snap, self.area)
         if self.overview is None:
             self.overview = chart_widget(spine)
+            self.overview.add_class("pw-overview")
         else:
             redraw(self.overview, spine)
         self._drawn.clear()
