@@ -150,3 +150,19 @@ def test_ten_viewers_at_once_then_their_kernels_are_culled(server):
     while kernels(server) > POOL and time.monotonic() < deadline:   # the clients left without shutting down
         time.sleep(1)
     assert kernels(server) <= POOL, f"{kernels(server)} kernels still running"
+
+
+def test_peer_explorer_switches_to_an_official_list(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(server.url("voila/render/peer_explorer.ipynb?area=DK-C0123&indicator=burglary"), timeout=WAIT)
+    page.wait_for_selector(".pw-funnel svg .role-title-text", timeout=WAIT)
+    assert "Dalworth" in page.locator(".pw-funnel svg .role-title-text").first.text_content()
+    assert "Distance" in page.locator(".pw-peers").inner_text()
+    official = tmp_path / "cipfa.csv"
+    official.write_text("Code,Name\nDK-C0041,Yarstead\nDK-C0042,Kelthorpe\nDK-C0043,Garminster\n")
+    page.locator("input[type=file]").set_input_files(str(official))
+    page.wait_for_function("document.querySelector('.pw-peers').innerText.includes('The official list: 3 peers')",
+                           timeout=WAIT)
+    assert "Kelthorpe (DK-C0042)" in page.locator(".pw-peers").inner_text()
+    context.close()
