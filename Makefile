@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DEMO_AREA ?= DK-C0001
+DEMO_LOG  ?= data/decisions-demo.sqlite
 
-.PHONY: demo test env bench demo-data clean
+.PHONY: demo test lint env bench demo-data clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11) on PATH; set PYTHON=..."; exit 1; }
@@ -16,15 +17,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 env: $(VENV)/.installed
 
-# The main job on the embedded demo data: an area's indicator summary, then its assessment against its peers.
+# The main job on the embedded demo data: an area's indicator summary, then its assessment against its peers;
+# then the demo boards' decisions (seeded once, into the git-ignored demo log) and whether they worked.
 demo: env
 	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA)
 	$(PY) -m perfwork.cli assess --area $(DEMO_AREA)
+	$(PY) -m perfwork.cli decisions seed-demo --log $(DEMO_LOG)
+	$(PY) -m perfwork.cli decisions review --log $(DEMO_LOG)
 
 demo-data: env
 	$(PY) -m perfwork.cli demo-data
 
-test: env
+lint: env
+	$(VENV)/bin/ruff check perfwork tests benchmarks
+
+test: env lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 

@@ -4,16 +4,18 @@
     ds = pw.load_demo()                                  # the synthetic Demo Kingdom
     pw.indicators(ds, "national", period="rolling12")    # values and 95% limits per area
     pw.assess(ds, area="DK-C0001")                       # peers, trend, SPC, targets, exceptions
+    pw.decisions.review(ds, log)                         # did the board's actions work?
 
 Names are imported on first use, so a process that needs only part of the package (a Voilà app kernel reading a
-stored assessment) does not pay for the statistics stack (scipy) it never calls.
+stored assessment, ``pw.batch`` with its notebook extras) does not pay for what it never calls (scipy,
+SQLAlchemy, papermill).
 """
 
 from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> (module, attribute); attribute None means the module itself
 _LAZY = {
@@ -21,11 +23,12 @@ _LAZY = {
     "Framework": ("framework", "Framework"), "FrameworkError": ("framework", "FrameworkError"),
     "Indicator": ("framework", "Indicator"), "load_framework": ("framework", "load_framework"),
     "indicators": ("indicators", "indicators"),
-    "assess": ("assess", "assess"), "to_xlsx": ("assess", "to_xlsx"),
+    "assess": ("judgement", "assess"), "to_xlsx": ("judgement", "to_xlsx"),
     "Assessment": ("assessment", "Assessment"), "assess_all": ("assessment", "assess_all"),
     "most_similar": ("peers", "most_similar"), "load_groups": ("peers", "load_groups"),
-    "stats": ("stats", None), "spc": ("spc", None), "peers": ("peers", None), "trends": ("trends", None),
-    "targets": ("targets", None),
+    "load_targets": ("targets", "load_targets"),
+    **{m: (m, None) for m in ("decisions", "peers", "periods", "spc", "stats", "targets", "trends", "vocab",
+                              "batch")},
 }
 
 
@@ -33,7 +36,7 @@ def __getattr__(name: str):
     try:
         module, attr = _LAZY[name]
     except KeyError:
-        raise AttributeError(f"module 'perfwork' has no attribute {name!r}") from None
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     mod = importlib.import_module(f".{module}", __name__)
     value = mod if attr is None else getattr(mod, attr)
     globals()[name] = value
@@ -70,6 +73,16 @@ def open_store(path, **options):
     return _open(path, **options)
 
 
-__all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar",
-           "load_groups", "stats", "spc", "peers", "trends", "targets"]
+__all__ = [
+    "__version__",
+    # data
+    "Dataset", "DataError", "load", "load_demo", "open_store",
+    # frameworks and indicators
+    "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
+    # judging
+    "assess", "assess_all", "Assessment", "most_similar", "load_groups", "load_targets", "to_xlsx",
+    # the modules a notebook reaches into
+    "stats", "spc", "peers", "trends", "targets", "periods", "vocab",
+    # managing: the decision and action log
+    "decisions",
+]

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import DataError, NotFound, UsageError
+
 LEVELS: tuple[str, ...] = ("csp", "force", "region", "nation")
 PARENT_LEVEL = {"csp": "force", "force": "region", "region": "nation"}
 TABLES: tuple[str, ...] = ("areas", "characteristics", "population", "counts", "missing")
@@ -43,10 +45,6 @@ class Cube:
     months: pd.DatetimeIndex
     measures: pd.Index
     values: np.ndarray
-
-
-class DataError(ValueError):
-    """Input data that does not fit the canonical model; the message says where and what was expected."""
 
 
 def _stripped_category(values: pd.Series) -> pd.Series:
@@ -119,7 +117,8 @@ def parse_month(values: pd.Series, table: str, origin: dict[str, str], column: s
     return parsed.dt.to_period("M").dt.to_timestamp().astype(MONTH_DTYPE)
 
 
-def _require_columns(df: pd.DataFrame, table: str, origin: dict[str, str], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+def _require_columns(df: pd.DataFrame, table: str, origin: dict[str, str],
+                     optional: tuple[str, ...] = ()) -> pd.DataFrame:
     want = COLUMNS[table]
     missing = [c for c in want if c not in df.columns and c not in optional]
     if missing:
@@ -151,7 +150,8 @@ def _integers(df: pd.DataFrame, col: str, table: str, origin: dict[str, str], *,
     frac = np.isfinite(vals) & (vals != np.round(vals))
     i = _first_bad(frac)
     if i is not None:
-        raise DataError(f"{_where(table, origin, i, col)}: {_show(raw.iloc[i])} is not a whole number{_count_note(frac)}")
+        raise DataError(f"{_where(table, origin, i, col)}: {_show(raw.iloc[i])} is not a whole "
+                        f"number{_count_note(frac)}")
     neg = (vals <= 0) if positive else (vals < 0)
     i = _first_bad(neg)
     if i is not None:
@@ -237,7 +237,8 @@ class Dataset:
             if level_of[parent] != PARENT_LEVEL[level]:
                 raise DataError(f"{_where('areas', o, i, 'parent_code')}: the parent of {level} {code} is "
                                 f"{parent} (a {level_of[parent]}); expected a {PARENT_LEVEL[level]}")
-        self.areas = areas[list(COLUMNS["areas"])].sort_values(["level", "area_code"], key=_level_key).reset_index(drop=True)
+        self.areas = (areas[list(COLUMNS["areas"])].sort_values(["level", "area_code"], key=_level_key)
+                      .reset_index(drop=True))
 
         chars = _require_columns(self.characteristics.reset_index(drop=True), "characteristics", o)
         chars = chars.assign(area_code=chars["area_code"].astype("str").str.strip())
@@ -293,7 +294,8 @@ class Dataset:
             m = per_measure.loc[multi, "measure"].iloc[0]
             lvls = sorted(per_measure.loc[per_measure["measure"] == m, "level"])
             at = counts["measure"] == m
-            rows = pd.Series(np.flatnonzero(at.to_numpy()), index=counts.loc[at, "area_code"].astype("str").map(level_of))
+            rows = pd.Series(np.flatnonzero(at.to_numpy()),
+                             index=counts.loc[at, "area_code"].astype("str").map(level_of))
             row = int(rows[rows.index != rows.index[0]].iloc[0])
             raise DataError(f"{_where('counts', o, row, 'measure')}: measure {m!r} is recorded at several levels "
                             f"({', '.join(lvls)}); expected one level per measure")
@@ -302,7 +304,7 @@ class Dataset:
         have = set(zip(self.population["area_code"], self.population["year"]))
         keys = pd.DataFrame({"area_code": counts["area_code"], "year": counts["month"].dt.year}).drop_duplicates()
         keys = keys.assign(area_code=keys["area_code"].astype("str"))
-        lacking = [not (a, y) in have for a, y in zip(keys["area_code"], keys["year"])]
+        lacking = [(a, y) not in have for a, y in zip(keys["area_code"], keys["year"])]
         j = _first_bad(lacking)
         if j is not None:
             a, y = keys["area_code"].iloc[j], int(keys["year"].iloc[j])
@@ -323,10 +325,12 @@ class Dataset:
                              "measure": measure, "reason": miss["reason"].astype("str")})
         _no_duplicates(miss, ["area_code", "month", "measure"], "missing", o)
         # A month missing for every measure, or for one measure, must have no counts of what it covers.
-        near = counts[counts["area_code"].isin(miss["area_code"].unique()) & counts["month"].isin(miss["month"].unique())]
+        near = counts[counts["area_code"].isin(miss["area_code"].unique())
+                      & counts["month"].isin(miss["month"].unique())]
         near = near.assign(area_code=near["area_code"].astype("str"), measure=near["measure"].astype("str"))
         whole = near.merge(miss[miss["measure"].isna()].drop(columns="measure"), on=["area_code", "month"])
-        one = near.merge(miss.dropna(subset=["measure"]).astype({"measure": "str"}), on=["area_code", "month", "measure"])
+        one = near.merge(miss.dropna(subset=["measure"]).astype({"measure": "str"}),
+                         on=["area_code", "month", "measure"])
         for clash, what in ((whole, ""), (one, " for its measure")):
             if len(clash):
                 c = clash.iloc[0]
@@ -340,7 +344,7 @@ class Dataset:
         self.missing = miss.sort_values(["area_code", "month"]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ convenience
-    def cube(self) -> "Cube":
+    def cube(self) -> Cube:
         """Counts as a dense [area, month, measure] float array (zeros filled in), built once and cached."""
         key = (id(self.counts), len(self.counts))
         if getattr(self, "_cube", None) is None or self._cube[0] != key:
@@ -372,7 +376,7 @@ class Dataset:
     def level(self, level: str) -> pd.DataFrame:
         """The areas of one level."""
         if level not in LEVELS:
-            raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+            raise UsageError(f"level {level!r} is not one of {', '.join(LEVELS)}")
         return self.areas[self.areas["level"] == level].reset_index(drop=True)
 
     def area(self, code: str) -> pd.Series:
@@ -382,11 +386,11 @@ class Dataset:
             hit = self.areas[self.areas["area_name"].str.lower() == str(code).lower()]
         if len(hit) > 1:
             which = ", ".join(f"{c} ({lv})" for c, lv in zip(hit["area_code"], hit["level"]))
-            raise KeyError(f"{code!r} names several areas in {self.name}: {which}; give the code")
+            raise NotFound(f"{code!r} names several areas in {self.name}: {which}; give the code")
         if hit.empty:
             near = self.areas[self.areas["area_name"].str.lower().str.contains(str(code).lower(), regex=False)]
             hint = f"; did you mean {', '.join(near['area_code'].head(5))}?" if len(near) else ""
-            raise KeyError(f"no area with code or name {code!r} in {self.name}{hint}")
+            raise NotFound(f"no area with code or name {code!r} in {self.name}{hint}")
         return hit.iloc[0]
 
     def ancestors(self, level: str) -> pd.DataFrame:
@@ -413,7 +417,7 @@ class Dataset:
 
     # ------------------------------------------------------------------ files
     @classmethod
-    def from_dir(cls, path: str | Path, name: str | None = None) -> "Dataset":
+    def from_dir(cls, path: str | Path, name: str | None = None) -> Dataset:
         """Read ``<table>.parquet`` (or ``.csv`` / ``.csv.gz``) for each table from a folder."""
         path = Path(path)
         if not path.is_dir():

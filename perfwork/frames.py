@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from .periods import month_number
 
 
 def as_object(col) -> np.ndarray:
@@ -15,6 +18,20 @@ def as_object(col) -> np.ndarray:
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     lookup = np.append(np.asarray(uniques, dtype=object), None)
     return lookup[codes]
+
+
+_STR = pd.Series(["a"]).dtype  # pandas' default text dtype
+
+
+def text(uniques, codes) -> pd.Series:
+    """A text column of pandas' default dtype from its distinct values and a code per row (-1: missing).
+
+    Built by Arrow's ``take``: turning a long object array into Arrow strings costs more than the rest of an
+    indicator table."""
+    codes = np.asarray(codes)
+    idx = pa.array(codes.astype(np.int64), mask=codes < 0)
+    arr = pa.array([None if u is None else str(u) for u in uniques], type=pa.large_string()).take(idx)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=_STR), copy=False)
 
 
 def index_of(col, index: pd.Index) -> np.ndarray:
@@ -28,8 +45,7 @@ def row_keys(frame: pd.DataFrame, areas: pd.Index, inds: pd.Index, months_back: 
     Unknown areas or indicators give -1."""
     a = index_of(frame["area_code"], areas)
     i = index_of(frame["indicator"], inds)
-    pe = pd.DatetimeIndex(frame["period_end"])
-    m = pe.year.to_numpy().astype(np.int64) * 12 + pe.month.to_numpy() - 1 - months_back
+    m = month_number(frame["period_end"]) - months_back
     key = (a.astype(np.int64) * len(inds) + i) * 1_000_000 + m
     return np.where((a < 0) | (i < 0), -1, key)
 

@@ -225,18 +225,22 @@ class Dashboard:
 
     # ------------------------------------------------------------------------------------------ downloads
     def _csv(self) -> tuple[str, str, bytes]:
+        from ..provenance import with_run_columns
+
         rows = self.snap.for_area(self.area)
+        run = self.snap.run
+        rows = with_run_columns(rows, run) if run is not None else rows
         return f"assessment-{self.area}.csv", "text/csv", rows.to_csv(index=False).encode("utf-8")
 
     def _xlsx(self) -> tuple[str, str, bytes]:
         import tempfile
         from pathlib import Path
 
-        from ..assess import to_xlsx
+        from ..judgement import to_xlsx
 
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / f"assessment-{self.area}.xlsx"
-            to_xlsx(self.snap.for_area(self.area), path)
+            to_xlsx(self.snap.for_area(self.area), path, run=self.snap.run)
             data = path.read_bytes()
         return path.name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data
 

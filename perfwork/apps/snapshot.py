@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-FORMAT = 1
+FORMAT = 2
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
 FILES = ("meta.json", "areas.parquet", "table.parquet", "groups.parquet", "series.parquet", "spc.parquet",
-         "target_values.parquet")
+         "target_values.parquet", "targets.parquet")
 ENV = "PERFWORK_APP_SNAPSHOT"     # perfwork serve tells its kernels where the snapshot is
 
 
@@ -57,15 +57,16 @@ def source_key(data, framework: str = "national", targets=None) -> str:
 def build(data=None, out: Path | str | None = None, framework: str = "national", level: str = "csp",
           targets="default") -> Path:
     """Assess every area of ``level`` once and write the snapshot (atomically) to ``out`` (default: the cache).
-    ``targets``: as ``pw.assess``; "default" means the demo targets on the demo and none elsewhere."""
-    if targets == "default":
-        targets = "demo" if data is None else None
+    ``targets``: as ``pw.assess``; "default" is ``targets.default_targets`` (the demo's on the demo, else none)."""
     out = Path(out) if out else cache_root() / source_key(data, framework, targets)
     if all((out / f).exists() for f in FILES):
         return out
     import perfwork as pw
+    from ..targets import default_targets
 
-    a = pw.assess_all(pw.load(data), level=level, framework=framework, targets=targets)
+    ds = pw.load(data)
+    a = pw.assess_all(ds, level=level, framework=framework,
+                      targets=default_targets(ds) if targets == "default" else targets)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=_mkdir(out.parent)))
     try:
         _write(a, tmp, data, framework)
@@ -97,11 +98,14 @@ def _write(a, out: Path, data, framework: str) -> None:
     r12 = a.values["rolling12"]
     with_target = a.table.loc[a.table["target"].notna() & (a.table["target"].astype(str) != ""), "area_code"]
     _parquet(r12[r12["area_code"].isin(set(with_target))], out / "target_values.parquet")
+    _parquet(a.targets if a.targets is not None else pd.DataFrame({"area_code": [], "indicator": []}),
+             out / "targets.parquet")
     options = {k: v for k, v in a.options.items() if isinstance(v, (str, int, float, bool, type(None)))}
     meta = {"format": FORMAT, "level": a.level, "framework": framework, "data": str(data) if data else None,
             "options": options,
             "dataset": getattr(a.dataset, "name", None), "period_end": str(end.date()) if pd.notna(end) else None,
-            "method": _jsonable(a.table.attrs.get("method", {}))}
+            "method": _jsonable(a.table.attrs.get("method", {})),
+            "run": _jsonable(a.run.as_dict()) if a.run is not None else None}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -131,6 +135,19 @@ class Snapshot:
     def options(self) -> dict:
         """The options the assessment ran with (targets, overdispersion, ...), as ``Assessment.options``."""
         return dict(self.meta.get("options") or {})
+
+    @property
+    def run(self):
+        """The run record of the assessment (``perfwork.provenance.RunRecord``): every export carries it."""
+        from ..provenance import RunRecord
+
+        return RunRecord(**self.meta["run"]) if self.meta.get("run") else None
+
+    @property
+    def targets(self) -> pd.DataFrame | None:
+        """The targets the assessment judged against (``Assessment.targets``), None when there were none."""
+        t = pd.read_parquet(self.path / "targets.parquet")
+        return t if len(t) else None
 
     @property
     def dataset(self) -> "AreasOnly":

@@ -42,5 +42,6 @@ def indicator_charts(a, area: str, indicator: str) -> list:
 
 
 __all__ = ["peer_chart", "trend_chart", "funnel_chart", "spc_chart", "target_chart", "spine_chart", "rug_chart",
-           "why_peers_chart", "rank_chart", "profile_charts", "indicator_charts", "show", "interactive", "figure", "Figure",
+           "why_peers_chart", "rank_chart", "profile_charts", "indicator_charts", "show", "interactive", "figure",
+           "Figure",
            "save_chart", "to_svg", "CHART_MIMETYPE", "frames", "style"]

@@ -160,10 +160,9 @@ def target(a, area: str, indicator: str) -> tuple[pd.DataFrame, dict, Context]:
     """The rolling-12 actuals and the target's progress at the period end (``targets.progress``): baseline,
     target value, deadline, trajectory, projection and RAG."""
     ctx = context(a, area, indicator)
-    spec = a.options.get("targets")
-    if spec is None or not ctx.row.get("target"):
+    tg = a.targets
+    if tg is None or not ctx.row.get("target"):
         raise KeyError(f"{ctx.where} has no target for {indicator}")
-    tg = _targets.load_targets(spec, framework=a.framework, dataset=a.dataset)
     tg = tg[(tg["area_code"] == ctx.area_code) & (tg["indicator"] == indicator)]
     r12 = a.values["rolling12"]
     mine = r12[(r12["area_code"] == ctx.area_code) & (r12["indicator"] == indicator)]

@@ -12,32 +12,39 @@ import math
 
 import pandas as pd
 
+from .. import vocab as V
+
 BLUE, VERMILLION, GREY, LIGHT, PURPLE, LILAC, AMBER = ("#0b5cad", "#c8501e", "#767676", "#d0d0d0", "#5e3c99",
                                                        "#9d87c8", "#b07800")
 INK, MUTED, BAND, AREA = "#1f1f1f", "#4d4d4d", "#dfe6ee", "#111111"
 
-PEER = {"better": BLUE, "similar": GREY, "worse": VERMILLION, "higher": PURPLE, "lower": LILAC,
-        "not judged": LIGHT}
-PEER_ORDER = ["better", "similar", "worse", "higher", "lower", "not judged"]
+# Colours keyed by the assessment's vocabularies (perfwork.vocab), listed in the vocabularies' order.
+PEER = {V.PeerJudgement.BETTER: BLUE, V.PeerJudgement.SIMILAR: GREY, V.PeerJudgement.WORSE: VERMILLION,
+        V.PeerJudgement.HIGHER: PURPLE, V.PeerJudgement.LOWER: LILAC, "not judged": LIGHT}
+PEER_ORDER = [w for w in V.PeerJudgement.words() if w in PEER] + ["not judged"]
 
-SPC = {"special_cause_improvement": BLUE, "common_cause": GREY, "special_cause_concern": VERMILLION,
-       "special_cause_neutral_high": PURPLE, "special_cause_neutral_low": PURPLE}
-SPC_WORDS = {"special_cause_improvement": "special cause: improvement", "common_cause": "common cause",
-             "special_cause_concern": "special cause: concern", "special_cause_neutral_high": "special cause: high",
-             "special_cause_neutral_low": "special cause: low"}
-SPC_ORDER = ["special cause: improvement", "common cause", "special cause: concern", "special cause: high",
-             "special cause: low"]
+SPC = {V.SpcVariation.IMPROVEMENT: BLUE, V.SpcVariation.COMMON_CAUSE: GREY, V.SpcVariation.CONCERN: VERMILLION,
+       V.SpcVariation.NEUTRAL_HIGH: PURPLE, V.SpcVariation.NEUTRAL_LOW: PURPLE, V.SpcVariation.INCOMPLETE: LIGHT}
+SPC_WORDS = {V.SpcVariation.IMPROVEMENT: "special cause: improvement", V.SpcVariation.COMMON_CAUSE: "common cause",
+             V.SpcVariation.CONCERN: "special cause: concern", V.SpcVariation.NEUTRAL_HIGH: "special cause: high",
+             V.SpcVariation.NEUTRAL_LOW: "special cause: low", V.SpcVariation.INCOMPLETE: "no value"}
+SPC_ORDER = [SPC_WORDS[w] for w in V.SpcVariation.words()]
 
-RAG = {"on track": BLUE, "at risk": AMBER, "off track": VERMILLION, "not started": LIGHT, "incomplete": LIGHT}
-RAG_ORDER = ["on track", "at risk", "off track", "not started", "incomplete"]
+RAG = {V.TargetStatus.ON_TRACK: BLUE, V.TargetStatus.AT_RISK: AMBER, V.TargetStatus.OFF_TRACK: VERMILLION,
+       V.TargetStatus.NOT_STARTED: LIGHT, V.TargetStatus.INCOMPLETE: LIGHT}
+RAG_ORDER = list(V.TargetStatus.words())
 
-TRAVEL = {"improving": BLUE, "no significant change": GREY, "deteriorating": VERMILLION, "increasing": PURPLE,
-          "decreasing": LILAC}
+TRAVEL = {V.Travel.IMPROVING: BLUE, V.Travel.NO_CHANGE: GREY, V.Travel.DETERIORATING: VERMILLION,
+          V.Travel.INCREASING: PURPLE, V.Travel.DECREASING: LILAC}
+
+ASSURANCE = {V.Assurance.PASS: ("passes the target consistently", BLUE, "P"),
+             V.Assurance.FAIL: ("fails the target consistently", VERMILLION, "F"),
+             V.Assurance.INCONSISTENT: ("hits and misses the target", AMBER, "?")}
 
 
 def peer_word(judgement) -> str:
     """A peer judgement as the legend says it ('not judged' where the assessment has none)."""
-    j = "" if judgement is None else str(judgement)
+    j = "" if judgement is None or judgement is pd.NA else str(judgement)
     return j if j in PEER and j != "not judged" else "not judged"
 
 
@@ -81,3 +88,15 @@ def short_label(label: str) -> str:
     acronym."""
     text = str(label).split(" per ")[0].replace(" (%)", "").strip()
     return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
+_TYPES = {"Q": "quantitative", "N": "nominal", "T": "temporal", "O": "ordinal"}
+
+
+def ch(cls, shorthand: str, **kw):
+    """An Altair channel from 'field:T' built directly: Altair's shorthand strings are parsed through the
+    schema (about 20 ms per chart), explicit channels cost nothing."""
+    field, _, t = shorthand.rpartition(":")
+    if cls.__name__ in ("X2", "Y2"):          # secondary positions take their type from the primary
+        return cls(field=field, **kw)
+    return cls(field=field, type=_TYPES[t], **kw)

@@ -34,7 +34,8 @@ def indicator_table(table: pd.DataFrame) -> str:
         show = pd.DataFrame({
             "indicator": rows["label"],
             "value": rows["value"].map(_fmt),
-            "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else "" for lo, hi in zip(rows["lower"], rows["upper"])],
+            "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else ""
+                           for lo, hi in zip(rows["lower"], rows["upper"])],
             "numerator": rows["numerator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
             "denominator": rows["denominator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
             "note": ["" if c else f"incomplete: {m} month(s) missing" if m else "not recorded in this dataset"
@@ -43,19 +44,26 @@ def indicator_table(table: pd.DataFrame) -> str:
         lines.append(show.to_string(index=False))
         methods = ", ".join(sorted(set(rows["method"].dropna())))
         years = ", ".join(map(str, sorted(set(rows["pop_year"].dropna()))))
-        lines.append(" ".join(filter(None, [methods and f"Limits: {methods}.", years and f"Population year: {years}."])))
+        lines.append(" ".join(filter(None, [methods and f"Limits: {methods}.",
+                                            years and f"Population year: {years}."])))
         lines.append("")
     return "\n".join(lines)
 
 
 def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
+    from .. import provenance
+    from ..framework import load_framework
     from ..indicators import indicators
 
-    table = indicators(dataset, framework=args.framework, period=args.period, level=args.level,
+    fw = load_framework(args.framework)
+    table = indicators(dataset, framework=fw, period=args.period, level=args.level,
                        areas=args.area, period_end=args.period_end or "latest")
     if args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {len(table)} rows to {args.csv}")
+        run = provenance.record(dataset, fw, level=args.level, period=args.period,
+                                period_end=pd.DatetimeIndex(table["period_end"].unique()),
+                                options={"areas": args.area})
+        provenance.to_csv(table, args.csv, run)
+        print(f"wrote {len(table)} rows to {args.csv} (run record in {provenance.sidecar(args.csv).name})")
     print(indicator_table(table))
     return 0
 

@@ -78,7 +78,9 @@ DRAW = """
   figures.forEach(function (fig) {
     var view = fig.querySelector(".pw-chart-view");
     var spec = JSON.parse(fig.querySelector("script.pw-chart-spec").textContent);
-    if (typeof vegaEmbed !== "function") { view.textContent = "This chart needs the Vega bundle next to this page."; return; }
+    if (typeof vegaEmbed !== "function") {
+      view.textContent = "This chart needs the Vega bundle next to this page."; return;
+    }
     vegaEmbed(view, spec, {actions: false, renderer: "svg", tooltip: true}).then(function (res) {
       var svg = view.querySelector("svg");
       if (svg) { svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false"); }
@@ -110,7 +112,7 @@ def chart_figure(data: dict, number: int) -> str:
     """One chart output as a figure: the view (role=img, named by the text alternative), the spec, a caption."""
     title = html.escape(data.get("title") or f"Chart {number}")
     desc = html.escape(data.get("description") or "")
-    cap = f"<strong>Figure {number}.</strong> {desc}" if desc and desc != title else f"<strong>Figure {number}.</strong> {title}"
+    cap = f"<strong>Figure {number}.</strong> {desc if desc and desc != title else title}"
     return (f'<figure class="pw-chart" id="figure-{number}" aria-labelledby="figure-{number}-caption">'
             f'<div class="pw-chart-view" role="img" aria-label="{title}. {desc}">'
             f'<noscript><p class="pw-noscript">The chart needs JavaScript; its description follows.</p></noscript>'

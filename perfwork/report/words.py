@@ -16,11 +16,12 @@ WORDS = {
     "peer_judgement": {"better": "better than peers", "worse": "worse than peers", "similar": "similar to peers",
                        "higher": "higher than peers", "lower": "lower than peers", "incomplete": "not judged"},
     "travel": {"improving": "improving", "deteriorating": "getting worse", "no significant change": "no clear change",
-               "increasing": "increasing", "decreasing": "decreasing"},
+               "increasing": "increasing", "decreasing": "decreasing", "incomplete": "no value",
+               "no previous period": "no previous 12 months"},
     "spc_variation": {"common_cause": "common cause", "special_cause_concern": "special cause: concern",
                       "special_cause_improvement": "special cause: improvement",
                       "special_cause_neutral_high": "special cause: high", "special_cause_neutral_low":
-                      "special cause: low"},
+                      "special cause: low", "incomplete": "no value"},
     "target_status": {"on track": "on track", "at risk": "at risk", "off track": "off track",
                       "not started": "not started", "incomplete": "no value"},
 }
@@ -78,6 +79,12 @@ def headline(rows: pd.DataFrame) -> str:
     exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
     end = pd.Timestamp(rows["period_end"].iloc[0])
     when = f"in the 12 months to {end:%B %Y}"
+    valued = int(rows["value"].notna().sum())
+    if valued == 0:
+        return (f"None of {name}'s {n} indicators has a value for the 12 months to {end:%B %Y} (months of data "
+                "are missing), so nothing is judged.")
+    if valued < n:
+        when += f" ({n - valued} of {n} have no value: incomplete data)"
     if exc.empty:
         worse = int((rows["peer_judgement"] == "worse").sum())
         tail = f"; {worse} {'is' if worse == 1 else 'are'} worse than peers but within the usual range" if worse else ""
