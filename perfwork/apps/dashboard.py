@@ -103,6 +103,8 @@ class Dashboard:
         self.tabs = w.Tab(layout=w.Layout(width="100%"))
         self._rows = None
         self._drawn: dict[str, tuple] = {}
+        self.viewer: str | None = None
+        self.decisions = w.Box(layout=w.Layout(width="100%"), _dom_classes=("pw-decisions",))
         self.header = _html("", "pw-top")
         self._set_header(None)
         self._build(area or snap.areas["area_code"].iloc[0], indicator)
@@ -119,7 +121,7 @@ class Dashboard:
         self._draw_current_tab()
         self.picker.area.observe(lambda ch: ch["new"] and self._area_changed(redraw_tab=True), "value")
         self.domain.observe(lambda _: self._set_indicator_options(self.indicator.value), "value")
-        self.indicator.observe(lambda ch: ch["new"] and self._draw_current_tab(), "value")
+        self.indicator.observe(lambda ch: ch["new"] and self._indicator_changed(), "value")
         self.tabs.observe(lambda _: self._draw_current_tab(), "selected_index")
 
     def _tab_box(self, key: str) -> w.Box:
@@ -145,8 +147,9 @@ class Dashboard:
         self.message.value = ""
         self.message.layout.display = "none"
         end = pd.Timestamp(rows["period_end"].iloc[0]) if len(rows) else self.snap.period_end
-        self.period.value = (f"<p><strong>Period:</strong> the 12 months to {end:%B %Y}, against the area's "
-                             f"{self.snap.peers(self.area)['peer_code'].size} most similar CSPs</p>" if end is not None else "")
+        k = self.snap.peers(self.area)["peer_code"].size
+        self.period.value = (f"<p><strong>Period:</strong> the 12 months to {end:%B %Y}, against the area's {k} most "
+                             f"similar {self.snap.level.upper()}s</p>" if end is not None else "")
         self.headline.value = f"<p>{html.escape(report.headline(rows))}</p>"
         sentences = report.exception_sentences(rows)
         items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
@@ -161,6 +164,25 @@ class Dashboard:
         self._drawn.clear()
         if redraw_tab:
             self._draw_current_tab()
+        self._decisions_panel()
+
+    def _decisions_panel(self) -> None:
+        """The "Decisions and actions" panel for the area (the log: $PERFWORK_LOG, else the demo log)."""
+        from ..decisions import LogError
+        from .decisions import DecisionsPanel
+
+        try:
+            panel = DecisionsPanel(self.area, self.snap, None, user=self.viewer)
+        except LogError as exc:
+            self.decisions.children = [_html(f"<p class='pw-none'>{html.escape(str(exc))}</p>", "pw-note")]
+            return
+        self.panel = panel
+        self.decisions.children = [panel.widget]
+
+    def _indicator_changed(self) -> None:
+        self._draw_current_tab()
+        if getattr(self, "panel", None) is not None:
+            self.panel.select(self.indicator.value)
 
     def _draw_current_tab(self) -> None:
         if self.indicator.value is None or not self.tabs.children:
@@ -222,6 +244,9 @@ class Dashboard:
         self.message.value = "".join(f"<p>{n}</p>" for n in notes)
         self.message.layout.display = "block" if notes else "none"
         self._set_header(request.viewer)
+        if request.viewer and request.viewer != self.viewer:
+            self.viewer = request.viewer          # decisions recorded from here carry the signed-on name
+            self._decisions_panel()
 
     # ------------------------------------------------------------------------------------------ downloads
     def _csv(self) -> tuple[str, str, bytes]:
@@ -272,6 +297,7 @@ class Dashboard:
             _html("<h2>What needs attention</h2>", "pw-section"), self.headline, self.exceptions,
             _html("<h2>Every indicator against its most similar areas</h2>", "pw-section"), self.overview,
             _html("<h2>The selected indicator</h2>", "pw-section"), self.tabs, downloads,
+            _html("<h2>Decisions and actions</h2>", "pw-section"), self.decisions,
         ], layout=w.Layout(width="100%"))
 
     def _set_header(self, viewer: str | None) -> None:
