@@ -196,6 +196,8 @@ def spine(a, area: str) -> tuple[pd.DataFrame, Context]:
                     "value": r["value"], "benchmark": bm, "min": s["min"], "max": s["max"], "q25": s["q25"],
                     "q75": s["q75"], "kind": r["kind"], "judgement": style.peer_word(r["peer_judgement"]),
                     "exception": bool(r["exception"])})
+    if not out:
+        raise KeyError(f"{ctx.where}: no indicator has an MSG benchmark, so there is no spine chart")
     return pd.DataFrame(out), ctx
 
 

@@ -13,7 +13,6 @@ from .. import peers as _peers
 from . import tables, words
 from .cache import assessment, dataset
 
-
 # What a notebook says about its area for a batch index (``perfwork batch`` reads the last such output)
 BATCH_MIME = "application/vnd.perfwork.batch+json"
 
@@ -103,6 +102,12 @@ class Report:
         return out
 
     def overview(self):
+        """The spine chart, or why there is none (no indicator has an MSG benchmark)."""
+        if not self.rows["benchmark"].notna().any():
+            few = self.rows["notes"].astype(str).str.extract(r"(too few peers with data \(\d+ of \d+\))")[0].dropna()
+            why = f": {few.iloc[0]}" if len(few) else ""
+            return Markdown(f"No indicator of {md_escape(self.name)} has an MSG benchmark{md_escape(why)}, so there "
+                            "is nothing to draw against the group.")
         return charts.show(charts.spine_spec(self.assessment, self.code))
 
     def methods_note(self) -> Markdown:
