@@ -127,6 +127,14 @@ class Report:
                   "The Demo Kingdom is synthetic: its areas and numbers are made up for trying perfwork out."]
         return Markdown("\n".join(lines))
 
+    def funnel(self, indicator: str, scope: str = "level"):
+        """The funnel plot of one indicator, or why there is none (no area has a value)."""
+        t = self.assessment.table
+        if not t.loc[t["indicator"] == indicator, "value"].notna().any():
+            return Markdown(f"No area has a value for {md_escape(self.indicator_label(indicator))} in the "
+                            f"{md_escape(self.period)}, so there is no funnel plot.")
+        return charts.show(charts.funnel_spec(self.assessment, self.code, indicator, scope))
+
     # ------------------------------------------------------------------------------------ peer deep dive
     def peers_table(self):
         return tables.peers_table(_peers.explain(self.assessment.groups, self.code))
