@@ -75,7 +75,9 @@ def test_cache_is_keyed_by_the_inputs(ds):
     assessment.clear_cache()
     a = pw.assess_all(ds)
     assert pw.assess_all(ds) is a                                   # same inputs: the same result
-    assert pw.assess_all(ds, period_end="latest", framework=pw.load_framework("national")) is a
+    assert pw.assess_all(ds, framework=pw.load_framework("national")) is a
+    # None judges each area at its own latest 12 months; "latest" every area at the data's: another request
+    assert pw.assess_all(ds, period_end="latest") is not a
     assert pw.assess_all(demo.load()) is a                          # same content, another object
     assert pw.assess_all(ds, benchmark="mean") is not a             # another option
     assert pw.assess_all(ds, targets="demo") is not a               # targets
