@@ -119,7 +119,8 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     comparison (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module
     docstring); spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed
     ``indicators()`` frames, {"rolling12": ..., "month": ...}, for the same dataset, framework and level
-    (saves recomputing them; frames of another level, period or framework are refused). ``pw.assess_all`` does this for every area at once and keeps the result.
+    (saves recomputing them; frames of another level, period or framework are refused). ``pw.assess_all`` does this for
+    every area at once and keeps the result.
 
     Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
     first by priority; every judgement column comes with its method column. ``.attrs["method"]`` holds the
