@@ -4,6 +4,7 @@ and, when $PERFWORK_TEST_PG_URL names a server (``.ci/run`` starts one), on Post
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -462,3 +463,30 @@ def test_dashboard_panel_records_and_escapes(demo, tmp_path):
     assert dec.actions(log)["status"].tolist() == ["done"] and "No open actions" in panel.actions_view.value
     signed_in = DecisionsPanel("DK-C0123", a, log, user="j.smith", today=date(2026, 6, 1))
     assert "Recorded as <strong>j.smith</strong>" in signed_in.widget.children[3].children[4].value
+
+
+def test_partnership_profile_reviews_the_decisions_and_marks_the_spc_chart(demo, tmp_path, monkeypatch):
+    """The profile's section as the notebook shows it (``r.decisions(LOG)``), through the report's HTML export."""
+    nbformat = pytest.importorskip("nbformat")
+    from IPython.core.formatters import DisplayFormatter
+
+    from perfwork import report
+
+    _, a, _ = demo
+    log = tmp_path / "profile.sqlite"
+    assert main(["decisions", "add", "--area", "DK-C0123", "--indicator", "burglary", "--decision",
+                 f"{NASTY[0]} {NASTY[1]} {NASTY[2]}", "--author", "Chair", "--date", "2025-10-14", "--action",
+                 "Fit locks", "--owner", "Housing", "--due", "2026-01-31", "--log", str(log)]) == 0
+    profile = json.loads((ROOT / "notebooks" / "partnership_profile.ipynb").read_text())
+    assert any("r.decisions(LOG)" in "".join(c["source"]) for c in profile["cells"])
+    items = report.Report("DK-C0123", targets="demo").decisions(log)
+    outputs = [nbformat.v4.new_output("display_data", data=DisplayFormatter().format(item)[0]) for item in items]
+    page = report.notebook_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=outputs)]))
+    assert "Decisions and actions since the last review" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}} &#x27;; DROP TABLE" in page and "<script>alert" not in page
+    assert "Burglary per 1,000 households has risen" in page and "not proof" in page and "Overdue" in page
+    assert len(items) == 2 and "1 decision(s) marked" in page               # the SPC chart, marked
+    monkeypatch.delenv(dec.ENV, raising=False)
+    monkeypatch.setattr(dlog, "DEMO_LOG", tmp_path / "never-made.sqlite")
+    none = report.Report("DK-C0123", targets="demo").decisions(None)
+    assert "No decision log" in none[0].text and not (tmp_path / "never-made.sqlite").exists()

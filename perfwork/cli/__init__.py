@@ -13,6 +13,7 @@ from .data import add_data_commands
 from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
+from .report import add_report_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_report_commands(sub)
     add_decisions_commands(sub)
     return parser
 
