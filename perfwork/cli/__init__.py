@@ -14,6 +14,7 @@ from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
 from .report import add_report_commands
+from .serve import add_serve_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_peers_commands(sub)
     add_assess_commands(sub)
     add_report_commands(sub)
+    add_serve_commands(sub)
     add_decisions_commands(sub)
     return parser
 
