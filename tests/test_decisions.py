@@ -419,6 +419,17 @@ def test_cli_add_list_show_update_review_export(demo, tmp_path, capsys):
     assert "owner:" in capsys.readouterr().err
     assert main(["decisions", "list", "--open", "--log", str(seeded)]) == 0
     assert "OVERDUE" in capsys.readouterr().out
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--add-action", "--action", "Patrols", "--owner",
+                 "Police", "--due", "2026-02-28", "--log", log]) == 0
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--withdraw", "--log", log]) == 2
+    assert "note: say why" in capsys.readouterr().err
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--withdraw", "--note", "wrong area", "--log", log]) == 0
+    assert main(["decisions", "list", "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "D1 [WITHDRAWN]" in out and "Patrols" in out
+    assert main(["decisions", "show", "D1", "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "v2 " in out and "(withdrawn): wrong area" in out
 
 
 def test_cli_real_data_needs_a_named_log(small_assessment, tmp_path, capsys, monkeypatch):

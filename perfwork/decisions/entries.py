@@ -438,8 +438,7 @@ def with_open_actions(table: pd.DataFrame, log, today: date | None = None) -> pd
     acts = open_actions(log, today=today)
     out = table.copy()
     key = pd.MultiIndex.from_frame(out[["area_code", "indicator"]])
-    for col, mask in (("open_actions", slice(None)), ("overdue_actions", acts["overdue"])):
-        part = acts[mask] if col == "overdue_actions" else acts
+    for col, part in (("open_actions", acts), ("overdue_actions", acts[acts["overdue"]])):
         by_ind = part.dropna(subset=["indicator"]).groupby(["area_code", "indicator"]).size()
         area_wide = part[part["indicator"].isna()].groupby("area_code").size()
         out[col] = (by_ind.reindex(key).fillna(0).to_numpy()
