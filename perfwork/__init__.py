@@ -7,7 +7,8 @@
     pw.decisions.review(ds, log)                         # did the board's actions work?
 
 Names are imported on first use, so a process that needs only part of the package (a Voilà app kernel reading a
-stored assessment) does not pay for the statistics stack (scipy) it never calls.
+stored assessment, ``pw.batch`` with its notebook extras) does not pay for what it never calls (scipy,
+SQLAlchemy, papermill).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ _LAZY = {
     "Dataset": ("dataset", "Dataset"), "DataError": ("dataset", "DataError"),
     "Framework": ("framework", "Framework"), "FrameworkError": ("framework", "FrameworkError"),
     "Indicator": ("framework", "Indicator"), "load_framework": ("framework", "load_framework"),
-    "indicators": ("indicators", "indicators"),
-    "assess": ("judgement", "assess"), "to_xlsx": ("judgement", "to_xlsx"), "judgement": ("judgement", None),
+    "indicators": ("values", "indicators"),
+    "assess": ("judgement", "assess"), "to_xlsx": ("judgement", "to_xlsx"),
     "Assessment": ("assessment", "Assessment"), "assess_all": ("assessment", "assess_all"),
     "most_similar": ("peers", "most_similar"), "load_groups": ("peers", "load_groups"),
     "load_targets": ("targets", "load_targets"),
-    "stats": ("stats", None), "spc": ("spc", None), "peers": ("peers", None), "trends": ("trends", None),
-    "targets": ("targets", None), "periods": ("periods", None), "vocab": ("vocab", None),
-    "decisions": ("decisions", None),
+    **{m: (m, None) for m in ("decisions", "peers", "periods", "spc", "stats", "targets", "trends", "vocab",
+                              "batch")},
 }
 
 
@@ -36,7 +36,7 @@ def __getattr__(name: str):
     try:
         module, attr = _LAZY[name]
     except KeyError:
-        raise AttributeError(f"module 'perfwork' has no attribute {name!r}") from None
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     mod = importlib.import_module(f".{module}", __name__)
     value = mod if attr is None else getattr(mod, attr)
     globals()[name] = value

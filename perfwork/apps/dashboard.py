@@ -11,7 +11,6 @@ Everything shown comes from the stored national assessment (``snapshot``), ``per
 from __future__ import annotations
 
 import html
-import os
 
 import ipywidgets as w
 import pandas as pd
@@ -81,12 +80,10 @@ class AreaPicker:
 class Dashboard:
     """The dashboard's widgets over one stored assessment (see the module docstring)."""
 
-    def __init__(self, snap, area: str | None = None, indicator: str | None = None, log=None):
+    def __init__(self, snap, area: str | None = None, indicator: str | None = None):
         from .. import charts  # noqa: F401  (imported here: the apps' only drawing dependency)
 
         self.snap = snap
-        self.log, self.viewer, self.decisions_panel = log, None, None
-        self.decisions = w.VBox(_dom_classes=("pw-decisions",))
         table = snap.table
         self.fw = snap.framework
         self.ids = [i.id for i in self.fw.indicators]
@@ -106,6 +103,8 @@ class Dashboard:
         self.tabs = w.Tab(layout=w.Layout(width="100%"))
         self._rows = None
         self._drawn: dict[str, tuple] = {}
+        self.viewer: str | None = None
+        self.decisions = w.Box(layout=w.Layout(width="100%"), _dom_classes=("pw-decisions",))
         self.header = _html("", "pw-top")
         self._set_header(None)
         self._build(area or snap.areas["area_code"].iloc[0], indicator)
@@ -122,8 +121,7 @@ class Dashboard:
         self._draw_current_tab()
         self.picker.area.observe(lambda ch: ch["new"] and self._area_changed(redraw_tab=True), "value")
         self.domain.observe(lambda _: self._set_indicator_options(self.indicator.value), "value")
-        self.indicator.observe(lambda ch: ch["new"] and self._draw_current_tab(), "value")
-        self.indicator.observe(lambda ch: self.decisions_panel and self.decisions_panel.select(ch["new"]), "value")
+        self.indicator.observe(lambda ch: ch["new"] and self._indicator_changed(), "value")
         self.tabs.observe(lambda _: self._draw_current_tab(), "selected_index")
 
     def _tab_box(self, key: str) -> w.Box:
@@ -149,59 +147,42 @@ class Dashboard:
         self.message.value = ""
         self.message.layout.display = "none"
         end = pd.Timestamp(rows["period_end"].iloc[0]) if len(rows) else self.snap.period_end
-        n_peers = self.snap.peers(self.area)["peer_code"].size
-        self.period.value = (f"<p><strong>Period:</strong> the 12 months to {end:%B %Y}, against the area's "
-                             f"{n_peers} most similar CSPs</p>" if end is not None else "")
+        k = self.snap.peers(self.area)["peer_code"].size
+        self.period.value = (f"<p><strong>Period:</strong> the 12 months to {end:%B %Y}, against the area's {k} most "
+                             f"similar {self.snap.level.upper()}s</p>" if end is not None else "")
         self.headline.value = f"<p>{html.escape(report.headline(rows))}</p>"
         sentences = report.exception_sentences(rows)
-        marks = self._action_marks(rows)
-        items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, marks))
+        items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, _action_marks(rows)))
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
         spine = charts.spine_chart(self.snap, self.area)
         if self.overview is None:
             self.overview = chart_widget(spine)
+            self.overview.add_class("pw-overview")
         else:
             redraw(self.overview, spine)
         self._drawn.clear()
         if redraw_tab:
             self._draw_current_tab()
-        self._decisions_changed()
+        self._decisions_panel()
 
-    # ------------------------------------------------------------------------------------------ decisions
-    def _decision_log(self):
-        """The decision log: the one given, else $PERFWORK_LOG, else the demo's (on the demo only)."""
-        from .. import decisions as dec
-
-        if self.log is not None or os.environ.get(dec.ENV) or self.snap.dataset.name == "demo":
-            return dec.open_log(self.log)
-        return None
-
-    def _action_marks(self, rows: pd.DataFrame) -> list[str]:
-        """For each exception sentence (highest priority first), a mark when an open action stands against it."""
-        from .. import decisions as dec
-
-        exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
-        log = self._decision_log()
-        if log is None:
-            return [""] * len(exc)
-        marked = dec.with_open_actions(exc, log)
-        return [(f" <span class='pw-action-open'>[{n} open action{'s' if n > 1 else ''}"
-                 f"{f', {o} overdue' if o else ''}]</span>" if n else "")
-                for n, o in zip(marked["open_actions"], marked["overdue_actions"])]
-
-    def _decisions_changed(self) -> None:
+    def _decisions_panel(self) -> None:
+        """The "Decisions and actions" panel for the area (the log: $PERFWORK_LOG, else the demo log)."""
+        from ..decisions import LogError
         from .decisions import DecisionsPanel
 
-        log = self._decision_log()
-        if log is None:
-            self.decisions_panel = None
-            self.decisions.children = [_html("<p class='pw-none'>No decision log is configured for these data: "
-                                             "set PERFWORK_LOG for perfwork serve.</p>", "pw-note")]
+        try:
+            panel = DecisionsPanel(self.area, self.snap, None, user=self.viewer)
+        except LogError as exc:
+            self.decisions.children = [_html(f"<p class='pw-none'>{html.escape(str(exc))}</p>", "pw-note")]
             return
-        self.decisions_panel = DecisionsPanel(self.area, self.snap, log, user=self.viewer)
-        self.decisions_panel.select(self.indicator.value)
-        self.decisions.children = [self.decisions_panel.widget]
+        self.panel = panel
+        self.decisions.children = [panel.widget]
+
+    def _indicator_changed(self) -> None:
+        self._draw_current_tab()
+        if getattr(self, "panel", None) is not None:
+            self.panel.select(self.indicator.value)
 
     def _draw_current_tab(self) -> None:
         if self.indicator.value is None or not self.tabs.children:
@@ -263,13 +244,17 @@ class Dashboard:
         self.message.value = "".join(f"<p>{n}</p>" for n in notes)
         self.message.layout.display = "block" if notes else "none"
         self._set_header(request.viewer)
-        if request.viewer != self.viewer:                # the signed-in user is the author of what is recorded
-            self.viewer = request.viewer
-            self._decisions_changed()
+        if request.viewer and request.viewer != self.viewer:
+            self.viewer = request.viewer          # decisions recorded from here carry the signed-on name
+            self._decisions_panel()
 
     # ------------------------------------------------------------------------------------------ downloads
     def _csv(self) -> tuple[str, str, bytes]:
+        from ..provenance import with_run_columns
+
         rows = self.snap.for_area(self.area)
+        run = self.snap.run
+        rows = with_run_columns(rows, run) if run is not None else rows
         return f"assessment-{self.area}.csv", "text/csv", rows.to_csv(index=False).encode("utf-8")
 
     def _xlsx(self) -> tuple[str, str, bytes]:
@@ -280,7 +265,7 @@ class Dashboard:
 
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / f"assessment-{self.area}.xlsx"
-            to_xlsx(self.snap.for_area(self.area), path)
+            to_xlsx(self.snap.for_area(self.area), path, run=self.snap.run)
             data = path.read_bytes()
         return path.name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data
 
@@ -318,6 +303,20 @@ class Dashboard:
     def _set_header(self, viewer: str | None) -> None:
         who = f"<span class='pw-who'>Signed in as {html.escape(viewer)}</span>" if viewer else ""
         self.header.value = f"<div class='pw-header'><h1>Community safety performance</h1>{who}</div>"
+
+
+def _action_marks(rows: pd.DataFrame) -> list[str]:
+    """For each exception sentence (highest priority first), a mark when an open action stands against it."""
+    from ..decisions import LogError, open_log, with_open_actions
+
+    exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
+    try:
+        marked = with_open_actions(exc, open_log(None))
+    except LogError:
+        return [""] * len(exc)
+    return [(f" <span class='pw-action-open'>[{n} open action{'s' if n > 1 else ''}"
+             f"{f', {o} overdue' if o else ''}]</span>" if n else "")
+            for n, o in zip(marked["open_actions"], marked["overdue_actions"])]
 
 
 def _shown(value: str) -> str:

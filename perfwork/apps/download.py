@@ -24,6 +24,8 @@ function render({ model, el }) {
     const a = document.createElement("a");
     a.href = url;
     a.download = msg.filename;
+    a.textContent = msg.filename;
+    a.hidden = true;
     document.body.appendChild(a);
     a.click();
     setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 2000);

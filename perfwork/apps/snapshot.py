@@ -23,14 +23,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..assessment import Assessment
+
 FORMAT = 2
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
 FILES = ("meta.json", "areas.parquet", "table.parquet", "groups.parquet", "series.parquet", "spc.parquet",
-         "target_values.parquet", "month.parquet")
-# the monthly values the decision review tests (numerators and exposures per month), as indicators() gives them
-MONTH_COLUMNS = ["area_code", "indicator", "period_end", "label", "kind", "polarity", "numerator", "denominator",
-                 "value", "complete"]
+         "target_values.parquet", "targets.parquet", "month_values.parquet")
+MONTH_COLUMNS = ["area_code", "indicator", "label", "kind", "polarity", "period_end", "numerator", "denominator",
+                 "value", "complete", "months_missing"]
 ENV = "PERFWORK_APP_SNAPSHOT"     # perfwork serve tells its kernels where the snapshot is
 
 
@@ -60,15 +61,17 @@ def source_key(data, framework: str = "national", targets=None) -> str:
 def build(data=None, out: Path | str | None = None, framework: str = "national", level: str = "csp",
           targets="default") -> Path:
     """Assess every area of ``level`` once and write the snapshot (atomically) to ``out`` (default: the cache).
-    ``targets``: as ``pw.assess``; "default" means the demo targets on the demo and none elsewhere."""
-    if targets == "default":
-        targets = "demo" if data is None else None
+    ``targets``: as ``pw.assess``; "default" is ``targets.default_targets`` (the demo's on the demo, else none)."""
     out = Path(out) if out else cache_root() / source_key(data, framework, targets)
     if all((out / f).exists() for f in FILES):
         return out
     import perfwork as pw
 
-    a = pw.assess_all(pw.load(data), level=level, framework=framework, targets=targets)
+    from ..targets import default_targets
+
+    ds = pw.load(data)
+    a = pw.assess_all(ds, level=level, framework=framework,
+                      targets=default_targets(ds) if targets == "default" else targets)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=_mkdir(out.parent)))
     try:
         _write(a, tmp, data, framework)
@@ -91,21 +94,27 @@ def _write(a, out: Path, data, framework: str) -> None:
     series = hist[["area_code", "indicator"] + [c for c in SERIES_COLUMNS if c in hist.columns]]
     _parquet(series.sort_values(keys), out / "series.parquet")
     end = a.table["period_end"].max()
-    from ..trends import spc_points_all
+    from ..trends import SPC_MONTHS, spc_points_all
 
-    _parquet(spc_points_all(a.values["month"], period_end=end), out / "spc.parquet")
+    months = a.values["month"]
+    _parquet(spc_points_all(months, period_end=end, months=a.options.get("spc_months", SPC_MONTHS)),
+             out / "spc.parquet")
+    _parquet(months[[c for c in MONTH_COLUMNS if c in months.columns]], out / "month_values.parquet")
     _parquet(a.table, out / "table.parquet")
     _parquet(a.groups, out / "groups.parquet")
     _parquet(a.dataset.areas, out / "areas.parquet")
     r12 = a.values["rolling12"]
     with_target = a.table.loc[a.table["target"].notna() & (a.table["target"].astype(str) != ""), "area_code"]
     _parquet(r12[r12["area_code"].isin(set(with_target))], out / "target_values.parquet")
-    _parquet(a.values["month"][MONTH_COLUMNS].sort_values(keys), out / "month.parquet")
-    options = {k: v for k, v in a.options.items() if isinstance(v, (str, int, float, bool, type(None)))}
+    _parquet(a.targets if a.targets is not None else pd.DataFrame({"area_code": [], "indicator": []}),
+             out / "targets.parquet")
+    options = {k: v for k, v in a.options.items() if isinstance(v, (str, int, float, bool, type(None)))
+               and k != "targets"}
     meta = {"format": FORMAT, "level": a.level, "framework": framework, "data": str(data) if data else None,
             "options": options,
             "dataset": getattr(a.dataset, "name", None), "period_end": str(end.date()) if pd.notna(end) else None,
-            "method": _jsonable(a.table.attrs.get("method", {}))}
+            "method": _jsonable(a.table.attrs.get("method", {})),
+            "run": _jsonable(a.run.as_dict()) if a.run is not None else None}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -119,100 +128,12 @@ def _parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, row_group_size=4096)
 
 
-@dataclass
-class Snapshot:
-    """A stored national assessment: the table and groups in memory, histories and SPC points read per area."""
+class LazyValues(dict):
+    """``Assessment.values`` read from the snapshot when first asked for: "month" (the monthly indicator values the
+    decision review reads, its columns only) and "rolling12" (the rows of the areas that have targets: what the
+    target chart reads)."""
 
-    path: Path
-    meta: dict
-    table: pd.DataFrame
-    groups: pd.DataFrame
-    all_areas: pd.DataFrame
-    _framework: object = field(default=None, repr=False)
-    _values: dict | None = field(default=None, repr=False)
-
-    @property
-    def options(self) -> dict:
-        """The options the assessment ran with (targets, overdispersion, ...), as ``Assessment.options``."""
-        return dict(self.meta.get("options") or {})
-
-    @property
-    def dataset(self) -> "AreasOnly":
-        """The dataset's areas (what the charts ask of ``Assessment.dataset``); counts stay on disk."""
-        return AreasOnly(self.all_areas, self.meta.get("dataset") or "dataset")
-
-    @property
-    def values(self) -> dict:
-        """{"rolling12": the rolling-12 indicator rows of the areas that have targets, "month": the monthly
-        values (``MONTH_COLUMNS``)} — what the target chart and the decision review read of
-        ``Assessment.values``; the monthly frame is read on first use."""
-        if self._values is None:
-            self._values = _Values(self.path)
-        return self._values
-
-    @property
-    def level(self) -> str:
-        return self.meta["level"]
-
-    @property
-    def period_end(self) -> pd.Timestamp | None:
-        return pd.Timestamp(self.meta["period_end"]) if self.meta.get("period_end") else None
-
-    @property
-    def framework(self):
-        if self._framework is None:
-            from ..framework import load_framework
-
-            self._framework = load_framework(self.meta["framework"])
-        return self._framework
-
-    @property
-    def areas(self) -> pd.DataFrame:
-        """The areas of the level (code, name, parent), by code."""
-        a = self.all_areas
-        return a[a["level"] == self.level].sort_values("area_code").reset_index(drop=True)
-
-    def area_name(self, code: str) -> str:
-        hit = self.all_areas.loc[self.all_areas["area_code"] == code, "area_name"]
-        return str(hit.iloc[0]) if len(hit) else code
-
-    def _code(self, area: str) -> str:
-        a = self.areas
-        hit = a[(a["area_code"] == area) | (a["area_name"] == area)]
-        if hit.empty:
-            raise KeyError(f"{area!r} is not a {self.level} of this assessment")
-        return str(hit["area_code"].iloc[0])
-
-    def for_area(self, area: str) -> pd.DataFrame:
-        """One area's rows, in the assessment's order: exceptions first by priority."""
-        code = self._code(area)
-        out = self.table[self.table["area_code"] == code].reset_index(drop=True)
-        out.attrs = {"method": self.meta.get("method", {})}
-        return out
-
-    def peers(self, area: str) -> pd.DataFrame:
-        code = self._code(area)
-        return self.groups[self.groups["area_code"] == code].sort_values("rank").reset_index(drop=True)
-
-    def series(self, area: str, indicator: str) -> pd.DataFrame:
-        """The area's rolling-12 history for one indicator beside its MSG benchmark and band, oldest first."""
-        return self._read("series.parquet", self._code(area), indicator)
-
-    def spc(self, area: str, indicator: str) -> pd.DataFrame:
-        """The points of the area's XmR chart for one indicator."""
-        return self._read("spc.parquet", self._code(area), indicator)
-
-    def _read(self, name: str, code: str, indicator: str) -> pd.DataFrame:
-        import pyarrow.parquet as pq
-
-        t = pq.read_table(self.path / name, filters=[("area_code", "==", code), ("indicator", "==", indicator)])
-        return t.to_pandas().drop(columns=["area_code", "indicator"]).reset_index(drop=True)
-
-
-class _Values(dict):
-    """The stored indicator frames, each read from disk when first asked for."""
-
-    FILES = {"rolling12": "target_values.parquet", "month": "month.parquet"}
+    FILES = {"month": "month_values.parquet", "rolling12": "target_values.parquet"}
 
     def __init__(self, path: Path):
         super().__init__()
@@ -223,6 +144,49 @@ class _Values(dict):
             raise KeyError(key)
         self[key] = pd.read_parquet(self.path / self.FILES[key])
         return self[key]
+
+
+@dataclass
+class Snapshot(Assessment):
+    """A stored national assessment: an ``Assessment`` whose table and groups are in memory and whose histories
+    and SPC points are read from disk one area and indicator at a time."""
+
+    path: Path | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def all_areas(self) -> pd.DataFrame:
+        return self.dataset.areas
+
+    @property
+    def period_end(self) -> pd.Timestamp | None:
+        return pd.Timestamp(self.meta["period_end"]) if self.meta.get("period_end") else None
+
+    def area_name(self, code: str) -> str:
+        hit = self.all_areas.loc[self.all_areas["area_code"] == code, "area_name"]
+        return str(hit.iloc[0]) if len(hit) else code
+
+    def history(self) -> pd.DataFrame:
+        """Every area's rolling-12 history (read whole; ``series`` reads one area's)."""
+        if self._history is None:
+            self._history = pd.read_parquet(self.path / "series.parquet")
+        return self._history
+
+    def series(self, area: str, indicator: str) -> pd.DataFrame:
+        """The area's rolling-12 history for one indicator beside its MSG benchmark and band, oldest first."""
+        self.framework.get(indicator)
+        return self._read("series.parquet", self._code(area), indicator)
+
+    def spc(self, area: str, indicator: str) -> pd.DataFrame:
+        """The points of the area's XmR chart for one indicator."""
+        self.framework.get(indicator)
+        return self._read("spc.parquet", self._code(area), indicator)
+
+    def _read(self, name: str, code: str, indicator: str) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(self.path / name, filters=[("area_code", "==", code), ("indicator", "==", indicator)])
+        return t.to_pandas().drop(columns=["area_code", "indicator"]).reset_index(drop=True)
 
 
 @dataclass
@@ -247,10 +211,18 @@ class AreasOnly:
 def open_snapshot(data=None, path: Path | str | None = None) -> Snapshot:
     """The snapshot at ``path``, else the one ``perfwork serve`` named in $PERFWORK_APP_SNAPSHOT, else the cached
     one for ``data`` (built now if missing)."""
+    from ..framework import load_framework
+    from ..provenance import RunRecord
+
     path = Path(path or os.environ.get(ENV) or build(data))
     meta = json.loads((path / "meta.json").read_text())
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: snapshot format {meta.get('format')}, expected {FORMAT}; rebuild it")
-    return Snapshot(path=path, meta=meta, table=pd.read_parquet(path / "table.parquet"),
-                    groups=pd.read_parquet(path / "groups.parquet"),
-                    all_areas=pd.read_parquet(path / "areas.parquet"))
+    table = pd.read_parquet(path / "table.parquet")
+    table.attrs = {"method": meta.get("method", {})}
+    targets = pd.read_parquet(path / "targets.parquet")
+    return Snapshot(dataset=AreasOnly(pd.read_parquet(path / "areas.parquet"), meta.get("dataset") or "dataset"),
+                    framework=load_framework(meta["framework"]), level=meta["level"], table=table,
+                    groups=pd.read_parquet(path / "groups.parquet"), values=LazyValues(path),
+                    options=dict(meta.get("options") or {}), run=RunRecord(**meta["run"]) if meta.get("run") else None,
+                    targets=targets if len(targets) else None, path=path, meta=meta)

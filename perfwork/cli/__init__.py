@@ -9,6 +9,7 @@ import sys
 from ..errors import DataError, UsageError
 from ..framework import FrameworkError
 from ._common import load_dataset
+from .batch import add_batch_commands
 from .data import add_data_commands
 from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
@@ -26,9 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_batch_commands(sub)
     add_report_commands(sub)
-    add_serve_commands(sub)
     add_decisions_commands(sub)
+    add_serve_commands(sub)
     return parser
 
 

@@ -14,6 +14,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env = server.prepare(args.data)
     if args.user_header:
         env["PERFWORK_USER_HEADER"] = args.user_header
+    if args.log:
+        env["PERFWORK_LOG"] = args.log
     config = server.voila_config(port=args.port, ip=args.ip, base_url=args.base_url, token=args.token,
                                  user_header=args.user_header, pool_size=args.pool, max_viewers=args.max_viewers,
                                  cull_idle_timeout=args.cull_idle, cull_interval=args.cull_interval)
@@ -38,6 +40,9 @@ def add_serve_commands(sub) -> None:
     p.add_argument("--token", help="require this token (?token=... once, then a cookie)")
     p.add_argument("--user-header", metavar="HEADER",
                    help="a header set by a single-sign-on proxy naming the viewer (e.g. X-Remote-User)")
+    p.add_argument("--log", metavar="FILE_OR_URL",
+                   help="the decision log the dashboard's panel reads and writes "
+                        "(default: $PERFWORK_LOG or the demo log)")
     p.add_argument("--apps", metavar="DIR", help="the folder of app notebooks to serve (default: notebooks/apps)")
     p.add_argument("--pool", type=int, default=2, help="preheated kernels kept ready (default 2)")
     p.add_argument("--max-viewers", type=int, default=20, help="kernels in use at once before 'busy' (default 20)")
