@@ -29,7 +29,8 @@ GOAL_S_PER_AREA, GOAL_RATIO, GOAL_MB = 0.35, 20.0, 500.0
 
 
 def load() -> str:
-    return "load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count())
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def papermill_loop(areas: list[str], out: Path) -> float:
