@@ -79,8 +79,9 @@ def _fail_cell(cell, ex: BaseException) -> None:
 class _WarmEngine(NBClientEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, warm=None, execution_timeout=None, **kwargs):
+        # iopub_timeout: how long the outputs may trail a cell's reply (nbclient's 4 s fails busy machines)
         client = _WarmClient(nb_man, km=warm.km, timeout=execution_timeout, kernel_name=kernel_name,
-                             startup_timeout=warm.startup_timeout, log_output=False)
+                             startup_timeout=warm.startup_timeout, log_output=False, iopub_timeout=60)
         client.kc = warm.kc
         client.language_info = warm.language_info
         try:

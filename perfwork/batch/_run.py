@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..charts.render import vega_bundle
 from . import _outputs, _worker
-from ._plan import make_plan
+from ._plan import BatchError, make_plan
 
 # charts as report figures, never widgets, as `perfwork report` runs them (perfwork.report.run.report_charts)
 REPORT_ENV = {"PERFWORK_CHARTS": "report"}
@@ -78,9 +78,7 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
 
     try:
         if scheduler:
-            from ._dask import run_on_cluster
-
-            run_on_cluster(scheduler, todo, arrived)
+            _on_cluster()(scheduler, todo, arrived)
         else:
             stats = _run_local(todo, workers or os.cpu_count() or 1, arrived, keep_kernels)
     except KeyboardInterrupt:
@@ -93,6 +91,14 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
     _outputs.write_atomic(out / "index.html", _outputs.index_html(ordered, plan.notebook,
                                                                   time.perf_counter() - t0, note))
     return BatchResult(ordered, out, interrupted, stats.get("peak_rss_mb", 0.0))
+
+
+def _on_cluster():
+    try:
+        from ._dask import run_on_cluster
+    except ImportError as exc:
+        raise BatchError(f"--scheduler needs Dask distributed ({exc}): pip install 'perfwork[scale]'") from exc
+    return run_on_cluster
 
 
 def _task(plan, area: str, out: Path, timeout) -> dict:

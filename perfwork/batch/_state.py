@@ -113,7 +113,7 @@ class _Snapshot:
         shell = _ipython()
         self.user_ns = user_ns
         self.hidden = dict(shell.user_ns_hidden)
-        self.modules = set(sys.modules)
+        self.modules = dict(sys.modules)
         self.dicts: dict[int, tuple] = {}
         self.names: dict[int, str] = {}
         for name, module in list(sys.modules.items()):
@@ -155,8 +155,11 @@ class _Snapshot:
         changed += self._restore_process()
         for extra in self.extras:
             changed += extra.restore()
-        for name in set(sys.modules) - self.modules:  # imported during an area: kept, and guarded from now on
-            self.modules.add(name)
+        for name in [n for n in self.modules if n not in sys.modules]:  # a module deleted from sys.modules
+            changed.append(f"sys.modules[{name!r}]")
+            sys.modules[name] = self.modules[name]
+        for name in [n for n in sys.modules if n not in self.modules]:  # imported in an area: kept, guarded now
+            self.modules[name] = sys.modules[name]
             self._add_module(name, sys.modules[name])
         random.seed()
         if "numpy" in sys.modules:
