@@ -95,14 +95,14 @@ class Report:
         for ind in self.priorities(limit):
             r = self.rows[self.rows["indicator"] == ind].iloc[0]
             out += [heading(3, r["label"]), Markdown(md_escape(words.exception_sentence(r)))]
-            out += [charts.show(c) for c in charts.indicator_charts(self.assessment, self.code, ind)]
+            out += [charts.show(c) for c in charts.indicator_specs(self.assessment, self.code, ind)]
         if not out:
             out.append(Markdown("No exceptions, so no indicator is drawn in detail; the overview above shows "
                                 "every indicator against the group."))
         return out
 
     def overview(self):
-        return charts.show(charts.spine_chart(self.assessment, self.code))
+        return charts.show(charts.spine_spec(self.assessment, self.code))
 
     def methods_note(self) -> Markdown:
         """Sources, period, missing months, every method, and the Open Government Licence attribution."""
