@@ -95,13 +95,6 @@ def restore() -> list[str]:
     return _snapshot.restore()
 
 
-def peak_rss_mb() -> float:
-    """This kernel's peak resident memory in MB (Linux reports ru_maxrss in kB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _changed(state) -> bool:
     d, keys, values = state
     return (len(d) != len(keys) or not all(map(operator.is_, d, keys))

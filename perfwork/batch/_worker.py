@@ -50,6 +50,8 @@ def _checkout(task):
         except BaseException:
             _close(kernel)
             raise
+    else:
+        kernel.adopt()
     return kernel
 
 
