@@ -263,3 +263,39 @@ def test_dask_cluster_equals_the_local_run_and_survives_a_killed_worker(tmp_path
         assert (normalise((out / f"{area}.ipynb").read_text(), ignore_where=True)
                 == normalise((tmp_path / "local" / f"{area}.ipynb").read_text(), ignore_where=True))
     assert (out / "index.html").read_text().count('.html">DK-C') == len(areas)
+
+
+def test_index_sorts_offline_in_chromium_and_passes_axe(tmp_path):
+    pytest.importorskip("playwright")
+    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from perfwork.batch._outputs import index_html
+
+    rows = [{"area": "DK-C0001", "name": "Woldholme", "status": "ok", "exceptions": 13, "headline": "13 of 21",
+             "seconds": 0.4, "error": "", "report": "DK-C0001.html"},
+            {"area": "DK-C0002", "name": "Dalborough", "status": "failed", "exceptions": None, "headline": "",
+             "seconds": 0.2, "error": "ValueError: planned <b>failure</b>", "report": "DK-C0002.html"},
+            {"area": "DK-C0123", "name": "Dalworth", "status": "ok", "exceptions": 3, "headline": "3 of 21",
+             "seconds": 0.3, "error": "", "report": "DK-C0123.html"}]
+    path = tmp_path / "index.html"
+    path.write_text(index_html(rows, "notebooks/partnership_profile.ipynb", 12.0), encoding="utf-8")
+    assert "<b>failure</b>" not in path.read_text()  # error text is data, never markup
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = browser.new_context(offline=True).new_page()
+            page.goto(path.as_uri())
+            page.get_by_role("button", name="Exceptions").click()
+            first = page.locator("tbody tr th").all_inner_texts()
+            assert first == ["DK-C0002", "DK-C0123", "DK-C0001"]  # ascending, "not recorded" first
+            assert page.locator("th[aria-sort=ascending]").inner_text() == "Exceptions"
+            page.get_by_role("button", name="Exceptions").click()
+            assert page.locator("tbody tr th").all_inner_texts()[0] == "DK-C0001"
+            bad = [(v["id"], v["impact"]) for v in Axe().run(page).response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            assert not bad, bad
+        finally:
+            browser.close()

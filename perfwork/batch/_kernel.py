@@ -18,7 +18,6 @@ import copy
 import json
 import os
 import threading
-import time
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -107,11 +106,9 @@ class WarmKernel:
         self.thread = None
         self.broken = False
         self.language_info = {}
-        self.warm_seconds = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "WarmKernel":
-        t0 = time.perf_counter()
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         run_sync(self.km.start_kernel)(cwd=self.cwd, env={**os.environ, **self.env})
         self._connect()
@@ -119,7 +116,6 @@ class WarmKernel:
         self.language_info = reply["content"]["language_info"]
         self.call(f"{_STATE}.warm({self.warm_modules!r}, {self.warm_packages!r}, {self.skip!r})", timeout=600)
         self.broken = False
-        self.warm_seconds = time.perf_counter() - t0
         return self
 
     def _connect(self) -> None:
