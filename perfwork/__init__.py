@@ -22,7 +22,7 @@ _LAZY = {
     "Dataset": ("dataset", "Dataset"), "DataError": ("dataset", "DataError"),
     "Framework": ("framework", "Framework"), "FrameworkError": ("framework", "FrameworkError"),
     "Indicator": ("framework", "Indicator"), "load_framework": ("framework", "load_framework"),
-    "indicators": ("indicators", "indicators"),
+    "indicators": ("values", "indicators"),
     "assess": ("judgement", "assess"), "to_xlsx": ("judgement", "to_xlsx"),
     "Assessment": ("assessment", "Assessment"), "assess_all": ("assessment", "assess_all"),
     "most_similar": ("peers", "most_similar"), "load_groups": ("peers", "load_groups"),

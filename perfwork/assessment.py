@@ -28,13 +28,12 @@ import pandas as pd
 from . import judgement as _judgement
 from . import peers as _peers
 from . import periods, provenance
-from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
-from .errors import NotFound, UsageError
+from .errors import NotFound
 from .framework import Framework, load_framework
-from .indicators import indicators
 from .provenance import RunRecord
+from .values import indicators
 
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
@@ -77,13 +76,10 @@ class Assessment:
     def _code(self, area: str) -> str:
         if area in self._rows:
             return area
-        row = self.dataset.area(area)
-        if row["level"] != self.level:
-            raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
-                             f"{self.level}s")
-        if row["area_code"] not in self._rows:
-            raise NotFound(f"{row['area_code']} is not in this assessment")
-        return row["area_code"]
+        code = _judgement.area_code(self.dataset, area, self.level)
+        if code not in self._rows:
+            raise NotFound(f"{code} is not in this assessment")
+        return code
 
     def for_area(self, area: str) -> pd.DataFrame:
         """One area's rows (code or name), in the assessment's order: exceptions first by priority; the same
@@ -173,8 +169,11 @@ def assess_all(dataset: Dataset, level: str = "csp", period_end=None, framework=
                         f"{', '.join(OPTIONS)}")
     fw = load_framework(framework)
     opts = {**OPTIONS, **options}
-    ends = periods.select(periods.windows(dataset.months, "rolling12")["period_end"], period_end)
-    key = (provenance.dataset_fingerprint(dataset), provenance.framework_fingerprint(fw), level, tuple(ends),
+    # period_end None: each area at its own latest 12 months (pw.assess), resolved inside the judgement
+    ends = None if period_end is None else periods.select(periods.windows(dataset.months, "rolling12")["period_end"],
+                                                         period_end)
+    key = (provenance.dataset_fingerprint(dataset), provenance.framework_fingerprint(fw), level,
+           ("own latest",) if ends is None else tuple(ends),
            _source_key(peers), _source_key(targets), tuple(sorted(opts.items())))
     if cache and key in _cache:
         _cache.move_to_end(key)
@@ -189,12 +188,14 @@ def assess_all(dataset: Dataset, level: str = "csp", period_end=None, framework=
 
 def _compute(dataset: Dataset, fw: Framework, level: str, ends: pd.DatetimeIndex, peers, targets,
              opts: dict) -> Assessment:
-    values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level),
+    values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level, partial=opts.get("partial")),
               "month": indicators(dataset, fw, period="month", level=level)}
-    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"))
-    tg = None if targets is None else _targets.load_targets(targets, framework=fw, dataset=dataset)
+    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"), opts.get("weights"))
+    tg = None if targets is None else _judgement.load_targets(targets, fw, dataset)
     table = _judgement.assess(dataset, None, period_end=ends, level=level, framework=fw, peers=groups,
                               targets=tg, values=values, **opts)
+    if ends is None:  # each area at its own latest 12 months: the record lists the ends used
+        ends = pd.DatetimeIndex(pd.unique(table["period_end"])).sort_values()
     run = provenance.record(dataset, fw, level=level, period="rolling12", period_end=ends, groups=groups,
                             peer_method=_peers.groups_method(groups), targets=tg, options=opts,
                             methods=table.attrs.get("method"))

@@ -78,8 +78,9 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
     kind = as_object(values["kind"])[sel]
     num, den, val = col("numerator"), col("denominator"), col("value")
     x1, x2 = prev(num), num[sel]
-    t1 = np.where(kind == "count", 1.0, prev(den))
-    t2 = np.where(kind == "count", 1.0, den[sel])
+    # a count's exposure is 1 (or the share of its months with data, when annualised: indicators(partial=))
+    t1 = np.where((kind == "count") & np.isnan(prev(den)), 1.0, prev(den))
+    t2 = np.where((kind == "count") & np.isnan(den[sel]), 1.0, den[sel])
     ok = has_prev & ~np.isnan(x1) & ~np.isnan(x2) & (t1 > 0) & (t2 > 0)
     rr = np.full(len(sel), np.nan)
     lo, hi, p = rr.copy(), rr.copy(), rr.copy()
@@ -154,6 +155,9 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     spc_shift (a 7-point shift anywhere on the chart up to the period end), spc_signals (special-cause points
     in the 12 months to the period end), spc_trial (fewer than 13 points), spc_improvement, spc_assurance and
     spc_method.
+
+    Long on purpose: one vectorised pass over every series at once (the value matrix, the charts, reading them
+    at each period end) whose steps share a dozen arrays.
     """
     if mode not in ("chart", "asof"):
         raise ValueError(f"mode {mode!r}: expected 'chart' or 'asof'")

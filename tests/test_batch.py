@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).parent / "batch" / "probe.ipynb"
 ASSESS = ROOT / "notebooks" / "assess.ipynb"
 VOLATILE_NB = {"start_time", "end_time", "duration"}
+WHERE = {"output_path"}  # where the file was written, not what it holds
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +38,12 @@ def _probe_env(monkeypatch):
     monkeypatch.setenv("PROBE_CWD", os.getcwd())  # kernels inherit it; the probe checks the working directory
 
 
-def normalise(nb) -> dict:
+def normalise(nb, ignore_where=False) -> dict:
     """A notebook without what differs between any two fresh papermill runs: timestamps, durations, cell ids,
     the kernel's temporary file names."""
     nb = json.loads(nbformat.writes(nb) if not isinstance(nb, (str, bytes)) else nb)
-    nb["metadata"]["papermill"] = {k: v for k, v in nb["metadata"]["papermill"].items() if k not in VOLATILE_NB}
+    nb["metadata"]["papermill"] = {k: v for k, v in nb["metadata"]["papermill"].items()
+                                   if k not in VOLATILE_NB | (WHERE if ignore_where else set())}
     for cell in nb["cells"]:
         cell.pop("id", None)
         cell["metadata"].pop("execution", None)
@@ -171,3 +173,58 @@ def test_resume_skips_complete_areas_and_reruns_what_changed(tmp_path):
     assert (out / "DK-C0001.ipynb").stat().st_mtime_ns != stamp["DK-C0001.ipynb"]
     assert "Edited." in (out / "DK-C0001.ipynb").read_text()
     assert not list(out.glob(".*.tmp"))
+
+
+def _start(*args) -> subprocess.Popen:
+    # its own process group, so the test ends exactly what it started (the process and its kernels)
+    return subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+def test_dask_cluster_equals_the_local_run_and_survives_a_killed_worker(tmp_path):
+    from distributed import Client
+
+    info = tmp_path / "scheduler.json"
+    procs = [_start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                    "--scheduler-file", str(info))]
+    try:
+        for _ in range(2):
+            procs.append(_start("distributed.cli.dask_worker", "--scheduler-file", str(info), "--host", "127.0.0.1",
+                                "--nthreads", "1", "--no-nanny", "--no-dashboard"))
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with Client(scheduler_file=str(info), timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+            address = client.scheduler.address
+        out, areas = tmp_path / "dask", [f"DK-C000{i}" for i in range(1, 7)]
+        killed = []
+
+        def kill_one_worker_after_the_first_report():
+            while time.monotonic() < deadline + 120 and not list(out.glob("DK-*.ipynb")):
+                time.sleep(0.05)
+            killed.append(len(list(out.glob("DK-*.ipynb"))))
+            os.killpg(procs[1].pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_one_worker_after_the_first_report, daemon=True)
+        killer.start()
+        result = pw.batch.run(PROBE, out, areas=areas, scheduler=address, progress=False)
+        killer.join(timeout=5)
+        assert killed and killed[0] < len(areas), "the worker was not killed mid-batch"
+        assert result.exit_code == 0 and [r["status"] for r in result.rows] == ["ok"] * len(areas)
+    finally:
+        for proc in procs:
+            _stop(proc)
+    local = pw.batch.run(PROBE, tmp_path / "local", areas=areas[:3], workers=2, progress=False)
+    for area in areas[:3]:
+        assert (normalise((out / f"{area}.ipynb").read_text(), ignore_where=True)
+                == normalise((tmp_path / "local" / f"{area}.ipynb").read_text(), ignore_where=True))
+    assert (out / "index.html").read_text().count('.html">DK-C') == len(areas)

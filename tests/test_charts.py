@@ -111,11 +111,11 @@ def test_spc_chart_points_limits_icons_and_events(a):
     f = data(spec, spec["layer"][0])
     assert len(f) == len(p) and np.allclose(f["mean"], p["mean"]) and np.allclose(f["upper"], p["upper"])
     assert set(f["point"]) >= {"common cause", "special cause: concern"}
-    texts = [data(spec, lay) for lay in spec["layer"] if "datasets" in spec and lay.get("data")]
+    layered = [data(spec, lay) for lay in spec["layer"] if lay.get("data")]
     joined = json.dumps(spec)
     assert "Burglary task force started" in joined and "Variation:\\nconcern" in joined
     assert "Assurance" in spec["description"] and "1 decision(s) marked" in spec["description"]
-    assert any(isinstance(t, pd.DataFrame) and "target" in t for t in texts)
+    assert any("target" in t and t["target"].iloc[0] == 0.8 for t in layered)
     assert "Burglary task force started" not in json.dumps(spec_of(charts.spc_chart(a, AREA, IND)))
     svg(chart)
 
@@ -192,3 +192,4 @@ def test_more_than_5000_rows_does_not_break_a_figure():
     big = pd.DataFrame({"x": np.arange(6000), "y": np.sin(np.arange(6000) / 50)})
     chart = alt.Chart(big).mark_line().encode(x="x:Q", y="y:Q").properties(title="t", description="d")
     assert len(charts.figure(chart).spec["datasets"].popitem()[1]) == 6000
+    assert len(data(charts.trend_spec(report.assessment(None, targets="demo"), AREA, IND))) == 49

@@ -93,11 +93,12 @@ class WarmKernel:
     """One kernel, warmed once, reused area after area."""
 
     def __init__(self, kernel_name: str = "python3", warm_modules=(), warm_packages=("perfwork",), cwd=None,
-                 startup_timeout: float = 60, skip=("perfwork.cli", "perfwork.batch")):
+                 startup_timeout: float = 60, skip=("perfwork.cli", "perfwork.batch"), env=None):
         self.kernel_name = kernel_name
         self.warm_modules = list(warm_modules)
         self.warm_packages = list(warm_packages)
         self.skip = list(skip)
+        self.env = dict(env or {})  # set in the kernel's environment, over this process's
         self.cwd = cwd or os.getcwd()
         self.startup_timeout = startup_timeout
         self.km = self.kc = None
@@ -109,7 +110,7 @@ class WarmKernel:
     def start(self) -> "WarmKernel":
         t0 = time.perf_counter()
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
-        run_sync(self.km.start_kernel)(cwd=self.cwd)
+        run_sync(self.km.start_kernel)(cwd=self.cwd, env={**os.environ, **self.env})
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)

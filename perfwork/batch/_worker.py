@@ -11,9 +11,10 @@ import time
 
 import nbformat
 
-from ._html import report_html
+from ..report import notebook_html
+from ..report.profile import BATCH_MIME as SUMMARY_MIME
 
-SUMMARY_MIME = "application/vnd.perfwork.batch+json"
+BUNDLE = "vega.js"  # one Vega bundle beside the reports (perfwork.report.write_bundle), referenced relatively
 _local = threading.local()
 _all: list = []  # every kernel this process started, for shutdown
 _lock = threading.Lock()
@@ -27,7 +28,7 @@ def _kernel(task):
     if kernels is None:
         kernels = _local.kernels = {}
     if key not in kernels:
-        kernel = WarmKernel(task["kernel_name"], task["warm_modules"], cwd=task["cwd"])
+        kernel = WarmKernel(task["kernel_name"], task["warm_modules"], cwd=task["cwd"], env=task.get("env"))
         with _lock:
             _all.append(kernel)
         try:
@@ -50,7 +51,7 @@ def run_area(task: dict) -> dict:
         t0 = time.perf_counter()  # the area's own time; a kernel's warm-up is paid once
         nb, error = kernel.run(task["template"], task["parameters"], task["input_path"], task["output_path"],
                                timeout=task.get("timeout"))
-        result.update(notebook=nbformat.writes(nb), html=report_html(nb, title=task.get("title")),
+        result.update(notebook=nbformat.writes(nb), html=notebook_html(nb, title=task.get("title"), bundle=BUNDLE),
                       summary=notebook_summary(nb), status="failed" if error else "ok",
                       error=_error_text(error) if error else "")
     except Exception as exc:  # noqa: BLE001 - reported in the summary; the next area gets a new kernel
@@ -101,4 +102,10 @@ def peak_rss_mb() -> float:
     """The largest peak resident memory among this process's kernels, in MB."""
     with _lock:
         kernels = list(_all)
-    return max((k.peak_rss_mb() for k in kernels if k.km is not None), default=0.0)
+    peaks = [0.0]
+    for kernel in kernels:
+        try:
+            peaks.append(kernel.peak_rss_mb())
+        except Exception:  # noqa: BLE001 - a kernel closed or dead: nothing to measure
+            pass
+    return max(peaks)

@@ -14,14 +14,23 @@ from . import tables, words
 from .cache import assessment, dataset
 
 
-class Markdown:
-    """Text for the reader as a notebook output (markdown; HTML-escaped when exported)."""
+# What a notebook says about its area for a batch index (``perfwork batch`` reads the last such output)
+BATCH_MIME = "application/vnd.perfwork.batch+json"
 
-    def __init__(self, text: str):
+
+class Markdown:
+    """Text for the reader as a notebook output (markdown; HTML-escaped when exported). ``record``: a JSON-able
+    dict (``headline``, ``exceptions``) carried beside it as ``BATCH_MIME`` for ``perfwork batch``."""
+
+    def __init__(self, text: str, record: dict | None = None):
         self.text = text
+        self.record = record
 
     def _repr_markdown_(self):
         return self.text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {BATCH_MIME: self.record} if self.record else None
 
     def __repr__(self):
         return self.text
@@ -63,7 +72,8 @@ class Report:
         """The headline in bold, then one sentence per exception."""
         lines = [f"**{md_escape(words.headline(self.rows))}**", ""]
         lines += [f"- {md_escape(s)}" for s in words.exception_sentences(self.rows)]
-        return Markdown("\n".join(lines))
+        record = {"headline": words.headline(self.rows), "exceptions": int(self.rows["exception"].sum())}
+        return Markdown("\n".join(lines), record=record)
 
     def exceptions_table(self):
         if not self.rows["exception"].any():
@@ -86,14 +96,14 @@ class Report:
         for ind in self.priorities(limit):
             r = self.rows[self.rows["indicator"] == ind].iloc[0]
             out += [heading(3, r["label"]), Markdown(md_escape(words.exception_sentence(r)))]
-            out += [charts.show(c) for c in charts.indicator_charts(self.assessment, self.code, ind)]
+            out += [charts.show(c) for c in charts.indicator_specs(self.assessment, self.code, ind)]
         if not out:
             out.append(Markdown("No exceptions, so no indicator is drawn in detail; the overview above shows "
                                 "every indicator against the group."))
         return out
 
     def overview(self):
-        return charts.show(charts.spine_chart(self.assessment, self.code))
+        return charts.show(charts.spine_spec(self.assessment, self.code))
 
     def methods_note(self) -> Markdown:
         """Sources, period, missing months, every method, and the Open Government Licence attribution."""
