@@ -155,6 +155,9 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     spc_shift (a 7-point shift anywhere on the chart up to the period end), spc_signals (special-cause points
     in the 12 months to the period end), spc_trial (fewer than 13 points), spc_improvement, spc_assurance and
     spc_method.
+
+    Long on purpose: one vectorised pass over every series at once (the value matrix, the charts, reading them
+    at each period end) whose steps share a dozen arrays.
     """
     if mode not in ("chart", "asof"):
         raise ValueError(f"mode {mode!r}: expected 'chart' or 'asof'")
@@ -330,3 +333,23 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
     pts.insert(0, "period_end", s["period_end"].to_numpy())
     pts.attrs["improvement"] = improvement
     return pts
+
+
+def spc_points_all(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
+                   screen_outliers: bool = True) -> pd.DataFrame:
+    """``spc_points`` for every area and indicator of ``monthly`` at once (one ``xmr_frame`` pass per improvement
+    direction): area_code, indicator, then the ``spc_points`` columns, sorted by area, indicator and month."""
+    s = monthly.sort_values(["area_code", "indicator", "period_end"], kind="stable")
+    if period_end is not None:
+        s = s[s["period_end"] <= pd.Timestamp(period_end)]
+    if months is not None:
+        s = s.groupby(["area_code", "indicator"], sort=False).tail(int(months))
+    s = s.assign(improvement=s["polarity"].astype(str).map(IMPROVEMENT)).reset_index(drop=True)
+    parts = []
+    for direction, rows in s.groupby("improvement", sort=False):
+        pts = _spc.xmr_frame(rows[["area_code", "indicator", "value"]], by=["area_code", "indicator"],
+                             value="value", improvement=direction, screen_outliers=screen_outliers)
+        pts.insert(2, "period_end", rows["period_end"].to_numpy())
+        parts.append(pts)
+    out = pd.concat(parts).sort_index()
+    return out.reset_index(drop=True)

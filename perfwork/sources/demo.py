@@ -427,7 +427,11 @@ def _population(pop2021: np.ndarray, chars: pd.DataFrame, rng: np.random.Generat
 
 
 def generate(seed: int = DEFAULT_SEED) -> Dataset:
-    """Build the Demo Kingdom; the same seed always gives identical tables."""
+    """Build the Demo Kingdom; the same seed always gives identical tables.
+
+    Long on purpose: the recipe in order (geography, characteristics, population, counts, stories), so the
+    seed's random draws happen in one visible order.
+    """
     # Independent streams, so that changing one part of the model does not reshuffle the others.
     r_area, r_effects, r_counts, r_outcomes = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     geo = _geography()
