@@ -85,9 +85,9 @@ def _period_ends(r12: pd.DataFrame, period_end) -> pd.DatetimeIndex:
     return want.unique().sort_values()
 
 
-def _groups(dataset: Dataset, peers, level: str, k) -> pd.DataFrame:
+def _groups(dataset: Dataset, peers, level: str, k, method: str | None = None) -> pd.DataFrame:
     if peers is None:
-        return _peers.most_similar(dataset, k=k, level=level)
+        return _peers.most_similar(dataset, k=k, level=level, method=method)
     if isinstance(peers, pd.DataFrame):
         return peers
     if isinstance(peers, (str, Path)):
@@ -96,7 +96,8 @@ def _groups(dataset: Dataset, peers, level: str, k) -> pd.DataFrame:
 
 
 def assess(dataset: Dataset, area: str | None = None, period_end=None, level: str = "csp",
-           framework="national", peers=None, targets=None, *, k: int | None = None, benchmark: str = "pooled",
+           framework="national", peers=None, targets=None, *, k: int | None = None, method: str | None = None,
+           benchmark: str = "pooled",
            include_self: bool = True, overdispersion: str = "none", min_change_pct: float = MIN_CHANGE_PCT,
            outcome_lag_months: int = OUTCOME_LAG_MONTHS, spc_months: int | None = _trends.SPC_MONTHS,
            spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -104,7 +105,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 
     period_end: None / "latest" (the latest rolling 12 months), a month ("2025-03"), a list of months, or
     "all" (every period end: the whole history). peers: None (Most Similar Groups built from the dataset's
-    characteristics, ``k`` nearest), a groups frame (``peers.most_similar`` / ``peers.load_groups``) or a CSV
+    characteristics by ``method``, see ``peers.most_similar``), a groups frame (``peers.most_similar`` / ``peers.load_groups``) or a CSV
     path for ``load_groups``. targets: None, a frame from ``targets.load_targets``, or anything it accepts
     (a file, folder, name, or "demo"). benchmark "pooled" | "mean", include_self, overdispersion
     ("none" | "auto" | "always") choose the peer comparison (``peers.compare``); min_change_pct and
@@ -134,7 +135,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
         r12 = indicators(dataset, fw, period="rolling12", level=level)
     r12 = r12.reset_index(drop=True)
     ends = _period_ends(r12, period_end)
-    groups = _groups(dataset, peers, level, k)
+    groups = _groups(dataset, peers, level, k, method)
     groups_used = groups
     if code is not None:
         groups_used = groups[groups["area_code"] == code]
@@ -246,6 +247,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 
     out.attrs["method"] = {
         "groups": _peers.groups_method(groups),
+        "balance": _peers.balance_summary(_peers.balance_table(groups_used)),
         "benchmark": first("benchmark_method"),
         "band": first("band_method"),
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,

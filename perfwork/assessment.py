@@ -99,7 +99,7 @@ def assess_all(dataset: Dataset, level: str = "csp", period_end=None, framework=
     fw = framework if isinstance(framework, Framework) else load_framework(framework)
     values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level),
               "month": indicators(dataset, fw, period="month", level=level)}
-    groups = _groups(dataset, peers, level, options.get("k"))
+    groups = _groups(dataset, peers, level, options.get("k"), options.get("method"))
     table = _assess(dataset, None, period_end=period_end, level=level, framework=fw, peers=groups,
                     targets=targets, values=values, **options)
     return Assessment(dataset=dataset, framework=fw, level=level, table=table, groups=groups, values=values,

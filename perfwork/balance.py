@@ -131,8 +131,7 @@ def label(r: np.ndarray) -> np.ndarray:
     return np.where(r <= GOOD, "good", np.where(r <= FAIR, "fair", "poor")).astype(object)
 
 
-def notes(g: np.ndarray, r: np.ndarray, best: np.ndarray, variables: list[str], cw: np.ndarray,
-          k: np.ndarray) -> np.ndarray:
+def notes(g: np.ndarray, r: np.ndarray, best: np.ndarray, variables: list[str], cw: np.ndarray) -> np.ndarray:
     """The balance of each group in words; a poor one names the characteristic furthest off, which way the
     expected level is likely wrong, and whether any group could do better."""
     out = np.empty(len(g), dtype=object)
@@ -149,10 +148,10 @@ def notes(g: np.ndarray, r: np.ndarray, best: np.ndarray, variables: list[str], 
         if r[a] <= FAIR:
             out[a] = f"fair balance (RMS gap {r[a]:.2f} SD); furthest off: {v} {gap:+.2f} SD"
             continue
-        more = "higher" if gap < 0 else "lower"
+        side = "below" if gap < 0 else "above"
         low = "too low" if gap < 0 else "too high"
-        who = (f"than any group of other areas can match (best possible RMS {best[a]:.2f} SD)" if best[a] > FAIR
-               else f"than its group of {int(k[a])}")
-        out[a] = (f"poor balance (RMS gap {r[a]:.2f} SD): this area has {more} {v} {who}, by {abs(gap):.2f} SD; "
-                  f"for indicators that rise with {v} its expected level is likely {low}")
+        out[a] = (f"poor balance (RMS gap {r[a]:.2f} SD): the group's mean {v} is {abs(gap):.2f} SD {side} the "
+                  f"area's, so for indicators that rise with {v} its expected level is likely {low}")
+        if best[a] > FAIR:
+            out[a] += f"; no group of other areas can match this area (best possible RMS gap {best[a]:.2f} SD)"
     return out

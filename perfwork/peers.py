@@ -318,7 +318,7 @@ def _balance_frame(z: np.ndarray, cw: np.ndarray, members: np.ndarray, member_w:
     out["balance_rms"] = r
     out["balance_best"] = best[: len(members)]
     out["balance"] = _balance.label(r)
-    out["balance_note"] = _balance.notes(g, r, best, variables, cw, size)
+    out["balance_note"] = _balance.notes(g, r, best, variables, cw)
     return out
 
 
