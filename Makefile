@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DEMO_AREA ?= DK-C0001
 
-.PHONY: demo test env bench demo-data clean
+.PHONY: demo test lint env bench demo-data clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (Python 3.11) on PATH; set PYTHON=..."; exit 1; }
@@ -24,7 +24,10 @@ demo: env
 demo-data: env
 	$(PY) -m perfwork.cli demo-data
 
-test: env
+lint: env
+	$(VENV)/bin/ruff check perfwork tests benchmarks
+
+test: env lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/assess.py
 
-``perfwork.assess.assess`` for every demo CSP (314 areas x 21 indicators):
+``perfwork.judgement.assess`` for every demo CSP (314 areas x 21 indicators):
 
 1. at the latest period end (goal <= 2 s), end to end: indicator values, Most Similar Groups, peer comparison,
    change tests, SPC, Fingertips trend, targets, exceptions;
@@ -21,7 +21,7 @@ import time
 from perfwork.indicators import indicators
 from perfwork.sources import demo
 
-A = importlib.import_module("perfwork.assess")
+A = importlib.import_module("perfwork.judgement")
 
 
 def best_of(fn, repeats: int = 3) -> tuple[float, object]:

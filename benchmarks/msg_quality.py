@@ -75,7 +75,8 @@ def evaluate(groups: pd.DataFrame, r12: pd.DataFrame, rows: pd.DataFrame, extrem
     n_eff = 1 / pd.Series(w ** 2).groupby(groups["area_code"].to_numpy()).sum()
     return {"median": np.median(bal), "p90": np.quantile(bal, 0.9), "within01": np.mean(bal <= 0.1),
             "within02": np.mean(bal <= 0.2), "n_eff": float(n_eff.median()), "bias": err.mean(),
-            "rmse": np.sqrt((err ** 2).mean()), "ext_pull": pull[ext].mean(), "ext_rmse": np.sqrt((err[ext] ** 2).mean()),
+            "rmse": np.sqrt((err ** 2).mean()), "ext_pull": pull[ext].mean(),
+            "ext_rmse": np.sqrt((err[ext] ** 2).mean()),
             "flags": int(flag.sum()), "false_alarms": int((flag & (eff < FALSE_ALARM_BELOW)).sum()),
             "misses": int((~flag & (eff > MISS_ABOVE)).sum()), "big": int((eff > MISS_ABOVE).sum())}
 

@@ -14,11 +14,9 @@ Timings are the best of a few repeats after one warm-up call.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 
 from perfwork import spc, stats
 

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-from . import peers, spc, stats, targets, trends
-from .assess import assess, to_xlsx
+from . import peers, periods, spc, stats, targets, trends, vocab
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
 from .framework import Framework, FrameworkError, Indicator, load_framework
 from .indicators import indicators
+from .judgement import assess, to_xlsx
 from .peers import load_groups, most_similar
+from .targets import load_targets
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,13 @@ def open_store(path, **options) -> Dataset:
     return _open(path, **options)
 
 
-__all__ = ["Dataset", "DataError", "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
-           "load", "load_demo", "open_store", "assess", "assess_all", "Assessment", "to_xlsx", "most_similar", "load_groups", "stats", "spc", "peers",
-           "trends", "targets"]
+__all__ = [
+    # data
+    "Dataset", "DataError", "load", "load_demo", "open_store",
+    # frameworks and indicators
+    "Framework", "FrameworkError", "Indicator", "load_framework", "indicators",
+    # judging
+    "assess", "assess_all", "Assessment", "most_similar", "load_groups", "load_targets", "to_xlsx",
+    # the modules a notebook reaches into
+    "stats", "spc", "peers", "trends", "targets", "periods", "vocab",
+]

@@ -15,11 +15,11 @@ import pandas as pd
 
 from . import peers as _peers
 from . import trends as _trends
-from .assess import assess as _assess
-from .assess import _groups
 from .dataset import Dataset
 from .framework import Framework, load_framework
 from .indicators import indicators
+from .judgement import _groups
+from .judgement import assess as _assess
 
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]

@@ -119,7 +119,8 @@ def parse_month(values: pd.Series, table: str, origin: dict[str, str], column: s
     return parsed.dt.to_period("M").dt.to_timestamp().astype(MONTH_DTYPE)
 
 
-def _require_columns(df: pd.DataFrame, table: str, origin: dict[str, str], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+def _require_columns(df: pd.DataFrame, table: str, origin: dict[str, str],
+                     optional: tuple[str, ...] = ()) -> pd.DataFrame:
     want = COLUMNS[table]
     missing = [c for c in want if c not in df.columns and c not in optional]
     if missing:
@@ -151,7 +152,8 @@ def _integers(df: pd.DataFrame, col: str, table: str, origin: dict[str, str], *,
     frac = np.isfinite(vals) & (vals != np.round(vals))
     i = _first_bad(frac)
     if i is not None:
-        raise DataError(f"{_where(table, origin, i, col)}: {_show(raw.iloc[i])} is not a whole number{_count_note(frac)}")
+        raise DataError(f"{_where(table, origin, i, col)}: {_show(raw.iloc[i])} is not a whole "
+                        f"number{_count_note(frac)}")
     neg = (vals <= 0) if positive else (vals < 0)
     i = _first_bad(neg)
     if i is not None:
@@ -237,7 +239,8 @@ class Dataset:
             if level_of[parent] != PARENT_LEVEL[level]:
                 raise DataError(f"{_where('areas', o, i, 'parent_code')}: the parent of {level} {code} is "
                                 f"{parent} (a {level_of[parent]}); expected a {PARENT_LEVEL[level]}")
-        self.areas = areas[list(COLUMNS["areas"])].sort_values(["level", "area_code"], key=_level_key).reset_index(drop=True)
+        self.areas = (areas[list(COLUMNS["areas"])].sort_values(["level", "area_code"], key=_level_key)
+                      .reset_index(drop=True))
 
         chars = _require_columns(self.characteristics.reset_index(drop=True), "characteristics", o)
         chars = chars.assign(area_code=chars["area_code"].astype("str").str.strip())
@@ -293,7 +296,8 @@ class Dataset:
             m = per_measure.loc[multi, "measure"].iloc[0]
             lvls = sorted(per_measure.loc[per_measure["measure"] == m, "level"])
             at = counts["measure"] == m
-            rows = pd.Series(np.flatnonzero(at.to_numpy()), index=counts.loc[at, "area_code"].astype("str").map(level_of))
+            rows = pd.Series(np.flatnonzero(at.to_numpy()),
+                             index=counts.loc[at, "area_code"].astype("str").map(level_of))
             row = int(rows[rows.index != rows.index[0]].iloc[0])
             raise DataError(f"{_where('counts', o, row, 'measure')}: measure {m!r} is recorded at several levels "
                             f"({', '.join(lvls)}); expected one level per measure")
@@ -302,7 +306,7 @@ class Dataset:
         have = set(zip(self.population["area_code"], self.population["year"]))
         keys = pd.DataFrame({"area_code": counts["area_code"], "year": counts["month"].dt.year}).drop_duplicates()
         keys = keys.assign(area_code=keys["area_code"].astype("str"))
-        lacking = [not (a, y) in have for a, y in zip(keys["area_code"], keys["year"])]
+        lacking = [(a, y) not in have for a, y in zip(keys["area_code"], keys["year"])]
         j = _first_bad(lacking)
         if j is not None:
             a, y = keys["area_code"].iloc[j], int(keys["year"].iloc[j])
@@ -323,10 +327,12 @@ class Dataset:
                              "measure": measure, "reason": miss["reason"].astype("str")})
         _no_duplicates(miss, ["area_code", "month", "measure"], "missing", o)
         # A month missing for every measure, or for one measure, must have no counts of what it covers.
-        near = counts[counts["area_code"].isin(miss["area_code"].unique()) & counts["month"].isin(miss["month"].unique())]
+        near = counts[counts["area_code"].isin(miss["area_code"].unique())
+                      & counts["month"].isin(miss["month"].unique())]
         near = near.assign(area_code=near["area_code"].astype("str"), measure=near["measure"].astype("str"))
         whole = near.merge(miss[miss["measure"].isna()].drop(columns="measure"), on=["area_code", "month"])
-        one = near.merge(miss.dropna(subset=["measure"]).astype({"measure": "str"}), on=["area_code", "month", "measure"])
+        one = near.merge(miss.dropna(subset=["measure"]).astype({"measure": "str"}),
+                         on=["area_code", "month", "measure"])
         for clash, what in ((whole, ""), (one, " for its measure")):
             if len(clash):
                 c = clash.iloc[0]
@@ -340,7 +346,7 @@ class Dataset:
         self.missing = miss.sort_values(["area_code", "month"]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ convenience
-    def cube(self) -> "Cube":
+    def cube(self) -> Cube:
         """Counts as a dense [area, month, measure] float array (zeros filled in), built once and cached."""
         key = (id(self.counts), len(self.counts))
         if getattr(self, "_cube", None) is None or self._cube[0] != key:
@@ -413,7 +419,7 @@ class Dataset:
 
     # ------------------------------------------------------------------ files
     @classmethod
-    def from_dir(cls, path: str | Path, name: str | None = None) -> "Dataset":
+    def from_dir(cls, path: str | Path, name: str | None = None) -> Dataset:
         """Read ``<table>.parquet`` (or ``.csv`` / ``.csv.gz``) for each table from a folder."""
         path = Path(path)
         if not path.is_dir():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .periods import month_number
+
 
 def as_object(col) -> np.ndarray:
     """A text column as a numpy object array, fast for Arrow strings (factorize, then take the uniques)."""
@@ -28,8 +30,7 @@ def row_keys(frame: pd.DataFrame, areas: pd.Index, inds: pd.Index, months_back: 
     Unknown areas or indicators give -1."""
     a = index_of(frame["area_code"], areas)
     i = index_of(frame["indicator"], inds)
-    pe = pd.DatetimeIndex(frame["period_end"])
-    m = pe.year.to_numpy().astype(np.int64) * 12 + pe.month.to_numpy() - 1 - months_back
+    m = month_number(frame["period_end"]) - months_back
     key = (a.astype(np.int64) * len(inds) + i) * 1_000_000 + m
     return np.where((a < 0) | (i < 0), -1, key)
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import _paths
 from .measures import known_measures
 
-FRAMEWORK_DIR = Path(__file__).resolve().parents[1] / "parameters" / "frameworks"
+FRAMEWORK_DIR = _paths.shipped_parameters() / "frameworks"  # the shipped frameworks (see _paths for the search)
 KINDS = ("rate", "proportion", "count")
 POLARITIES = ("low_is_good", "high_is_good", "none")
 POPULATION_DENOMINATORS = ("population", "households")
@@ -160,7 +161,8 @@ def _indicator(raw: dict, where: str) -> Indicator:
         raise FrameworkError(f"{where}: expected multiplier > 0 and weight >= 0")
     return Indicator(id=str(raw["id"]), label=str(raw["label"]), domain=str(raw["domain"]), numerator=numerator,
                      denominator=den, multiplier=multiplier, kind=raw["kind"], polarity=raw["polarity"],
-                     description=str(raw["description"]).strip(), weight=weight, priority=bool(raw.get("priority", False)))
+                     description=str(raw["description"]).strip(), weight=weight,
+                     priority=bool(raw.get("priority", False)))
 
 
 def load_framework(name_or_path: str | Path = "national") -> Framework:
@@ -169,9 +171,9 @@ def load_framework(name_or_path: str | Path = "national") -> Framework:
         return name_or_path
     path = Path(name_or_path)
     if not path.suffix:
-        path = FRAMEWORK_DIR / f"{name_or_path}.yaml"
+        path = _paths.find("frameworks", str(name_or_path)) or FRAMEWORK_DIR / f"{name_or_path}.yaml"
     if not path.exists():
-        have = ", ".join(p.stem for p in sorted(FRAMEWORK_DIR.glob("*.yaml")))
+        have = ", ".join(_paths.available("frameworks"))
         raise FrameworkError(f"no framework {name_or_path!r} (looked for {path}); available: {have}")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))

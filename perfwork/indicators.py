@@ -26,43 +26,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import geography, periods, stats
 from .dataset import LEVELS, Dataset
 from .framework import Framework, load_framework
+from .geography import population_year
+from .periods import PERIODS, windows
 
-PERIODS: tuple[str, ...] = ("month", "rolling12", "quarter", "fy", "ytd")
-
-
-def windows(months: pd.DatetimeIndex, period: str) -> pd.DataFrame:
-    """The periods of one kind inside ``months``: columns start, end (positions, inclusive), period_start, period_end."""
-    if period not in PERIODS:
-        raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
-    n = len(months)
-    t = np.arange(n)
-    month_no = months.month.to_numpy()
-    if period == "month":
-        start, end = t, t
-    elif period == "rolling12":
-        end = t[t >= 11]
-        start = end - 11
-    elif period in ("quarter", "fy"):
-        length = 3 if period == "quarter" else 12
-        first = np.isin(month_no, [1, 4, 7, 10]) if period == "quarter" else month_no == 4
-        start = t[first & (t + length - 1 < n)]
-        end = start + length - 1
-    else:  # ytd: back to the most recent April
-        back = (month_no - 4) % 12
-        start = t - back
-        keep = start >= 0
-        start, end = start[keep], t[keep]
-    return pd.DataFrame({"start": start.astype(int), "end": end.astype(int),
-                         "period_start": months[start], "period_end": months[end]})
-
-
-def population_year(period_end: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """The mid-year estimate a period ending in this month uses: the latest 30 June on or before its end."""
-    pe = pd.DatetimeIndex(period_end)
-    return np.where(pe.month >= 6, pe.year, pe.year - 1)
+__all__ = ["PERIODS", "indicators", "population_year", "windows"]
 
 
 def _level_areas(dataset: Dataset, level: str, areas) -> pd.DataFrame:
@@ -87,49 +57,6 @@ def _affected(dataset: Dataset, level: str, codes: pd.Index) -> pd.DataFrame:
     return out[out["target"].isin(codes)]
 
 
-def _population_matrix(dataset: Dataset, level: str, codes: pd.Index, column: str) -> pd.DataFrame:
-    """[area, year] of population or households at ``level``: an area's own estimate where it has one, else the
-    sum over the areas beneath it (NaN where any of those lacks the year or has it blank)."""
-    pop = dataset.population[["area_code", "year", column]]
-    mine = pop[pop["area_code"].isin(codes)].dropna(subset=[column])
-    own = mine.pivot(index="area_code", columns="year", values=column)
-    anc = dataset.ancestors(level)
-    below = pop.merge(anc[anc["area_code"] != anc["ancestor"]], on="area_code")
-    if below.empty:
-        return own.reindex(index=codes)
-    # Sum over the lowest level that has estimates, so a force's own row and its CSPs never add up twice.
-    rank = dict(zip(dataset.areas["area_code"], dataset.areas["level"].map(LEVELS.index)))
-    below = below.assign(lv=below["area_code"].map(rank))
-    below = below[below["lv"] == below.groupby("ancestor")["lv"].transform("min")]
-    members = below.groupby("ancestor")["area_code"].nunique()
-    below = below.dropna(subset=[column])  # a blank member leaves the year incomplete below
-    summed = below.groupby(["ancestor", "year"]).agg(total=(column, "sum"), n=("area_code", "nunique"))
-    whole = summed["n"].to_numpy() == members.reindex(summed.index.get_level_values(0)).to_numpy()
-    summed = summed.loc[whole, "total"].unstack("year")
-    return own.combine_first(summed).reindex(index=codes)
-
-
-def _nearest_year(matrix: pd.DataFrame, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[area, period] values for each wanted year, from the nearest year with an estimate (ties: the earlier
-    year); also the year used (-1 where the area has none)."""
-    cols = matrix.columns.to_numpy(dtype="int64")
-    vals = matrix.to_numpy(dtype="float64")
-    have = ~np.isnan(vals)
-    out = np.full((len(matrix), len(wanted)), np.nan)
-    used = np.full((len(matrix), len(wanted)), -1)
-    if not cols.size:
-        return out, used
-    for y in np.unique(wanted):
-        dist = np.where(have, np.abs(cols - y) * 2 + (cols > y), np.iinfo("int64").max)
-        best = dist.argmin(axis=1)
-        rows = np.arange(len(matrix))
-        found = have[rows, best]
-        j = wanted == y
-        out[:, j] = np.where(found, vals[rows, best], np.nan)[:, None]
-        used[:, j] = np.where(found, cols[best], -1)[:, None]
-    return out, used
-
-
 def indicators(dataset: Dataset, framework: str | Framework = "national", period: str = "rolling12",
                level: str = "csp", areas=None, period_end=None) -> pd.DataFrame:
     """Indicator values for every area of ``level`` and every period of one kind.
@@ -147,14 +74,10 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     if len(months) == 0:
         raise ValueError(f"{dataset.name} has no counts")
     win = windows(months, period)
-    if period_end is not None:
-        end = (win["period_end"].max() if str(period_end) == "latest"
-               else pd.Timestamp(period_end).to_period("M").to_timestamp())
-        win = win[win["period_end"] == end]
-        if win.empty:
-            raise ValueError(f"no {period} period ends in {end:%Y-%m}; the data run {months[0]:%Y-%m} to {months[-1]:%Y-%m}")
     if win.empty:
         raise ValueError(f"the data ({len(months)} months) hold no complete {period} period")
+    if period_end is not None:
+        win = win[win["period_end"].isin(periods.select(win["period_end"], period_end, kind=period))]
 
     # Counts as a dense [area, month, measure] array at the requested level: the cached cube summed into areas.
     cube = dataset.cube()
@@ -213,8 +136,8 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
             den = np.ones_like(num)
         elif ind.per_population:
             if ind.denominator not in populations:
-                matrix = _population_matrix(dataset, level, codes, ind.denominator)
-                populations[ind.denominator] = _nearest_year(matrix, pop_years)
+                matrix = geography.population_matrix(dataset, level, codes, ind.denominator)
+                populations[ind.denominator] = geography.nearest_year(matrix, pop_years)
             den, year_all[:, :, j] = populations[ind.denominator]
         else:
             den = Xw[:, :, [m_index[m] for m in ind.denominator]].sum(axis=2)

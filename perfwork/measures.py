@@ -109,5 +109,6 @@ def known_measures() -> tuple[str, ...]:
     out = list(CRIME_CATEGORIES)
     out += [outcome_measure(c, g) for c in NOTIFIABLE_CATEGORIES for g in OUTCOME_GROUPS]
     out.append(STOP_AND_SEARCH)
-    out += sorted({stop_search_measure(r) for r in STOP_SEARCH_RESULTS.values()} | {stop_search_measure("object_found")})
+    results = {stop_search_measure(r) for r in STOP_SEARCH_RESULTS.values()} | {stop_search_measure("object_found")}
+    out += sorted(results)
     return tuple(out)

@@ -50,13 +50,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import _paths, geography, stats
 from . import balance as _balance
-from . import stats
 from .dataset import LEVELS, DataError, Dataset
 from .frames import as_object
+from .vocab import PeerJudgement
 
-PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
-WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"
+PARAMETERS = _paths.shipped_parameters()
+WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"  # the shipped weight sets; a project's own come first (_paths)
 DEFAULT_K = {"csp": 15, "force": 7, "region": 3, "nation": 1}
 GROUP_COLUMNS = ("area_code", "peer_code", "rank", "distance")
 METHODS = ("nearest", "balanced", "synthetic")
@@ -107,12 +108,13 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
                                      f"under 'sets'")
             label = f"weights from {path.name}"
         else:
-            doc = yaml.safe_load(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.exists() else {}
+            wfile = _paths.weights_file()
+            doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
             sets = (doc or {}).get("sets", {}) or {}
             if str(name_or_path) not in sets:
-                raise KeyError(f"no weight set {str(name_or_path)!r} in {WEIGHTS_FILE}; "
+                raise KeyError(f"no weight set {str(name_or_path)!r} in {wfile}; "
                                f"available: {', '.join(sets) or 'none'}")
-            body, where = sets[str(name_or_path)] or {}, f"{WEIGHTS_FILE}, sets.{name_or_path}"
+            body, where = sets[str(name_or_path)] or {}, f"{wfile}, sets.{name_or_path}"
             label = f"weights {str(name_or_path)!r}"
     if not isinstance(body, dict):
         raise PeerGroupError(f"{where}: expected a mapping with 'weights' (and optional 'transforms')")
@@ -138,23 +140,6 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
 
 
 # ---------------------------------------------------------------------------------------------------- build
-def _derived_characteristics(dataset: Dataset, level: str, codes: pd.Series) -> pd.DataFrame | None:
-    """Characteristics of ``level`` areas as population-weighted means of the areas below them that have
-    characteristics (latest population year); None when there are none below."""
-    chars = dataset.characteristics.set_index("area_code")
-    anc = dataset.ancestors(level)
-    below = anc[(anc["area_code"] != anc["ancestor"]) & anc["area_code"].isin(chars.index)
-                & anc["ancestor"].isin(codes)]
-    if below.empty:
-        return None
-    pop = dataset.population.sort_values("year").drop_duplicates("area_code", keep="last").set_index("area_code")
-    w = pop["population"].reindex(below["area_code"]).to_numpy()
-    x = chars.reindex(below["area_code"])
-    num = x.mul(w, axis=0).groupby(below["ancestor"].to_numpy()).sum(min_count=1)
-    den = x.notna().mul(w, axis=0).groupby(below["ancestor"].to_numpy()).sum()
-    return (num / den.where(den > 0)).reindex(codes)
-
-
 def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
@@ -169,7 +154,7 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.
                              f"from; add some (perfwork ingest characteristics FILE ... --store STORE) or pass peer "
                              f"groups from a CSV (peers.load_groups, --groups)")
     if len(absent) == len(codes):
-        derived = _derived_characteristics(dataset, level, codes)
+        derived = geography.derived_characteristics(dataset, level, codes)
         if derived is None:
             raise PeerGroupError(f"{dataset.name}: no characteristics for any {level} (nor for the areas below); "
                                  f"expected rows in characteristics for the areas to group, or pass peers from a "
@@ -236,7 +221,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
                              f"in use: {', '.join(variables)}")
     w = np.array([wset.get(v, 1.0) for v in variables])
     vals = x.to_numpy().copy()
-    for v, how in transforms.items():
+    for v in transforms:
         j = variables.index(v)
         if (vals[:, j] <= 0).any():
             bad = x.index[vals[:, j] <= 0][0]
@@ -477,8 +462,9 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
     selfp = (pairs["area_code"] == pairs["peer_code"]).to_numpy()
     if selfp.any():
         i = int(np.flatnonzero(selfp)[0])
-        raise _err(path, int(rows_in_file[i]), col_of["peer_code"], f"{pairs['peer_code'].iloc[i]!r} is listed as its own peer; "
-                                                 f"expected an area's peers without the area itself")
+        raise _err(path, int(rows_in_file[i]), col_of["peer_code"],
+                   f"{pairs['peer_code'].iloc[i]!r} is listed as its own peer; expected an area's peers without the "
+                   f"area itself")
     dup = pairs.duplicated(["area_code", "peer_code"], keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -494,13 +480,15 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
             unknown = ~codes.isin(lv)
             if unknown.any():
                 i = int(np.flatnonzero(unknown.to_numpy())[0])
-                raise _err(path, int(rows_in_file[i]), col_of[c], f"unknown area code {codes.iloc[i]!r} (not in {dataset.name}"
-                                               f"{f'; {int(unknown.sum())} unknown codes in all' if unknown.sum() > 1 else ''}); "
-                                               f"expected a {level} code of the dataset")
+                more = f"; {int(unknown.sum())} unknown codes in all" if unknown.sum() > 1 else ""
+                raise _err(path, int(rows_in_file[i]), col_of[c], f"unknown area code {codes.iloc[i]!r} (not in "
+                                                                  f"{dataset.name}{more}); expected a {level} code "
+                                                                  f"of the dataset")
             wrong = codes.map(lv) != level
             if wrong.any():
                 i = int(np.flatnonzero(wrong.to_numpy())[0])
-                raise _err(path, int(rows_in_file[i]), col_of[c], f"{codes.iloc[i]!r} is a {lv[codes.iloc[i]]}; expected a {level}")
+                raise _err(path, int(rows_in_file[i]), col_of[c],
+                           f"{codes.iloc[i]!r} is a {lv[codes.iloc[i]]}; expected a {level}")
     if rank_col is not None:
         r = pd.to_numeric(raw[rank_col].reset_index(drop=True), errors="coerce")
         if r.isna().any():
@@ -603,7 +591,8 @@ BENCHMARKS = ("pooled", "mean")
 OVERDISPERSION = ("none", "auto", "always")
 
 
-def _member_index(groups: pd.DataFrame, codes: pd.Index, include_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _member_index(groups: pd.DataFrame, codes: pd.Index,
+                  include_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each area with a group: its row in ``codes`` and a [area, member] matrix of rows in ``codes`` (padding
     and unknown peers point at len(codes), an all-NaN row). Members: self first (when included), then peers."""
     missing = [c for c in ("area_code", "peer_code") if c not in groups.columns]
@@ -941,8 +930,9 @@ def judge(significance, polarity) -> np.ndarray:
     s_code, s_uni = pd.factorize(sig)                                  # no label -> -1: the last column
     pol = np.broadcast_to(np.asarray(polarity, dtype=object), (len(sig),))
     p_code, p_uni = pd.factorize(pd.Series(pol, dtype="object"), use_na_sentinel=False)
-    table = np.full((len(p_uni), len(s_uni) + 1), "incomplete", dtype=object)
+    incomplete = PeerJudgement.INCOMPLETE.value
+    table = np.full((len(p_uni), len(s_uni) + 1), incomplete, dtype=object)
     for i, p in enumerate(p_uni):
         reading = stats.significance_reading(pd.Series(s_uni, dtype="object"), None if pd.isna(p) else p)
-        table[i, :-1] = reading.astype(object).where(reading.notna(), "incomplete").to_numpy()
+        table[i, :-1] = reading.astype(object).where(reading.notna(), incomplete).to_numpy()
     return table[p_code, s_code]

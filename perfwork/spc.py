@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .vocab import Assurance, Improvement, SpcRule, SpcVariation
+
 __all__ = [
     "LIMIT",
     "SCREEN",
@@ -53,10 +55,10 @@ SCREEN = 3.267  # D4 for n = 2: moving ranges at or above 3.267 AMR are screened
 TRIAL_LIMIT_POINTS = 13  # METHODS 4: fewer than 13 points in a segment -> "trial limits"
 RUN = 7
 
-POINT_TYPES = ("common_cause", "special_cause_improvement", "special_cause_concern",
-               "special_cause_neutral_high", "special_cause_neutral_low")
-RULES = ("", "outside_limits", "trend", "two_of_three", "shift")
-_DIRECTIONS = {"increase": 1, "decrease": -1, "neutral": 0}
+# Codes index these tuples: the order is the vocabulary's (vocab.SpcVariation, vocab.SpcRule).
+POINT_TYPES = tuple(v.value for v in SpcVariation if v is not SpcVariation.INCOMPLETE)
+RULES = ("", *(r.value for r in SpcRule))
+_DIRECTIONS = {Improvement.INCREASE.value: 1, Improvement.DECREASE.value: -1, Improvement.NEUTRAL.value: 0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,10 +286,10 @@ def assurance(target: float | None, lower: float, upper: float, improvement: str
     if target is None or d == 0 or _isnan(target) or _isnan(lower) or _isnan(upper):
         return None
     if target > upper:
-        return "consistent_fail" if d > 0 else "consistent_pass"
+        return (Assurance.FAIL if d > 0 else Assurance.PASS).value
     if target < lower:
-        return "consistent_pass" if d > 0 else "consistent_fail"
-    return "inconsistent"
+        return (Assurance.PASS if d > 0 else Assurance.FAIL).value
+    return Assurance.INCONSISTENT.value
 
 
 def _isnan(v: Any) -> bool:

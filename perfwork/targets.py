@@ -35,20 +35,21 @@ when the trend runs the other way).
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from . import _paths, periods, vocab
 from .dataset import DataError
 from .frames import polarity_sign
+from .vocab import TargetStatus as S
 
-TARGET_DIR = Path(__file__).resolve().parents[1] / "parameters" / "targets"
+TARGET_DIR = _paths.shipped_parameters() / "targets"  # the demo targets; a project's own come first (_paths)
 DIRECTIONS = ("reduce", "increase")
 DEFAULT_TOLERANCE = 5.0
-RAG = ("on track", "at risk", "off track")
+RAG = tuple(s.value for s in vocab.RAG)
 RAG_RULE = ("on track: latest rolling 12 months at or better than the trajectory; at risk: worse than the "
             "trajectory but within {tol} of it, or the current trend (last 12 months' change, continued) reaches "
             "the target by the deadline; off track: otherwise")
@@ -67,22 +68,13 @@ class TargetError(DataError):
 
 # ---------------------------------------------------------------------------------------------------- load
 def parse_period_end(text, where: str, key: str) -> tuple[pd.Timestamp, str]:
-    """'2023/24' (financial year, ends March 2024), '2023-24', 'FY2023/24', 'YYYY-MM' -> (last month, label)."""
-    s = str(text).strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?", s)
-    if m and 1 <= int(m.group(2)) <= 12:
-        ts = pd.Timestamp(year=int(m.group(1)), month=int(m.group(2)), day=1)
-        return ts, f"12 months to {ts:%b %Y}"
-    m = re.fullmatch(r"(?:FY\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", s, flags=re.I)
-    if m:
-        start, end = int(m.group(1)), int(m.group(2))
-        end_full = end if end >= 1000 else (start // 100) * 100 + end
-        if end_full != start + 1:
-            raise TargetError(f"{where}: key '{key}': {text!r} is not a financial year; expected consecutive "
-                              f"years such as 2023/24")
-        return pd.Timestamp(year=start + 1, month=3, day=1), f"{start}/{str(start + 1)[-2:]}"
-    raise TargetError(f"{where}: key '{key}': {text!r} is not a period; expected a financial year 'YYYY/YY' "
-                      f"(e.g. 2023/24) or a month 'YYYY-MM' (the last month of a 12-month period)")
+    """A target's baseline or deadline (``periods.parse``: 'YYYY/YY' financial year, 'YYYY-MM' month)
+    -> (last month, label); ``TargetError`` names the file and key."""
+    try:
+        p = periods.parse(text, what=f"key '{key}':")
+    except periods.PeriodError as exc:
+        raise TargetError(f"{where}: {exc}") from None
+    return p.end, p.label
 
 
 def _number(raw: dict, key: str, where: str, low: float | None = None, high: float | None = None):
@@ -158,12 +150,13 @@ def _files(spec) -> list[Path]:
             raise FileNotFoundError(f"no target file at {p}")
         return [p]
     if str(spec) in ("demo", "all", "default"):
-        return sorted(TARGET_DIR.glob("*.yaml"))
-    named = TARGET_DIR / f"{spec}.yaml"
-    if named.exists():
+        return _paths.demo_targets()
+    named = _paths.find("targets", str(spec))
+    if named is not None:
         return [named]
-    have = ", ".join(f.stem for f in sorted(TARGET_DIR.glob("*.yaml")))
-    raise FileNotFoundError(f"no target file or folder {spec!r} (looked in {TARGET_DIR}; available: {have or 'none'})")
+    where = ", ".join(str(d / "targets") for d in _paths.parameter_dirs())
+    have = ", ".join(_paths.available("targets"))
+    raise FileNotFoundError(f"no target file or folder {spec!r} (looked in {where}; available: {have or 'none'})")
 
 
 def load_targets(spec="demo", framework=None, dataset=None) -> pd.DataFrame:
@@ -205,11 +198,6 @@ def load_targets(spec="demo", framework=None, dataset=None) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------- progress
-def _months_between(a: pd.Series, b: pd.Series) -> np.ndarray:
-    a, b = pd.DatetimeIndex(a), pd.DatetimeIndex(b)
-    return ((b.year - a.year) * 12 + (b.month - a.month)).to_numpy()
-
-
 def _rolling12(values: pd.DataFrame) -> pd.DataFrame:
     v = values[values["period"] == "rolling12"] if "period" in values.columns else values
     return v[["area_code", "indicator", "period_end", "value"]]
@@ -248,17 +236,18 @@ def progress(values: pd.DataFrame, targets: pd.DataFrame, period_end=None) -> pd
         return pd.DataFrame(columns=list(PROGRESS_COLUMNS))
     ends = v[["period_end"]].drop_duplicates()
     if period_end is not None:
-        ends = ends[ends["period_end"].isin(pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))))]
+        ends = ends[ends["period_end"].isin(periods.months(period_end))]
     t = target_values(targets, v).merge(ends, how="cross")
     t = t.merge(v, on=["area_code", "indicator", "period_end"], how="left")
-    prev = v.assign(period_end=v["period_end"] + pd.DateOffset(months=12)).rename(columns={"value": "_prev"})
-    t = t.merge(prev, on=["area_code", "indicator", "period_end"], how="left")
+    prev = v.rename(columns={"period_end": "_prev_end", "value": "_prev"})
+    t = t.assign(_prev_end=periods.months_before(t["period_end"], 12)).merge(
+        prev, on=["area_code", "indicator", "_prev_end"], how="left")
 
     reduce = (t["direction"] == "reduce").to_numpy()
     base = t["baseline_value"].to_numpy(dtype="float64", na_value=np.nan)
     target = t["target_value"].to_numpy(dtype="float64", na_value=np.nan)
-    span = _months_between(t["baseline_end"], t["deadline"])
-    done = _months_between(t["baseline_end"], t["period_end"])
+    span = periods.months_between(t["baseline_end"], t["deadline"])
+    done = periods.months_between(t["baseline_end"], t["period_end"])
     frac = np.clip(done / span, 0, 1)
     # A trajectory only moves the target's way: a level the baseline already meets is held from the start.
     wrong_way = np.where(reduce, target > base, target < base)
@@ -276,9 +265,9 @@ def progress(values: pd.DataFrame, targets: pd.DataFrame, period_end=None) -> pd
         on = at_or_better(value, traj)
         near = np.abs(value - traj) <= tol * np.abs(traj)
         reaches = at_or_better(projection, target)
-        status = np.where(on, "on track", np.where(near | reaches, "at risk", "off track")).astype(object)
-    status = np.where(np.isnan(value) | np.isnan(base), "incomplete", status)
-    status = np.where(done <= 0, "not started", status)
+        status = np.where(on, S.ON_TRACK.value, np.where(near | reaches, S.AT_RISK.value, S.OFF_TRACK.value))
+    status = np.where(np.isnan(value) | np.isnan(base), S.INCOMPLETE.value, status.astype(object))
+    status = np.where(done <= 0, S.NOT_STARTED.value, status)
     t["trajectory"] = np.where(done >= 0, traj, np.nan)
     t["monthly_change"] = slope
     t["projection"] = projection

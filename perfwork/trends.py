@@ -24,11 +24,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import periods, stats
 from . import spc as _spc
-from . import stats
 from .frames import as_object, polarity_sign, row_keys
+from .vocab import Direction, Improvement, SpcVariation, Travel
 
-IMPROVEMENT = {"low_is_good": "decrease", "high_is_good": "increase", "none": "neutral"}
+IMPROVEMENT = {"low_is_good": Improvement.DECREASE.value, "high_is_good": Improvement.INCREASE.value,
+               "none": Improvement.NEUTRAL.value}
 CHANGE_LEVEL = 0.95
 SPC_MONTHS: int | None = None  # all months to the period end (NHS practice: use all the data unless rebased)
 RECORDING_NOTE = ("recorded crime is a full count: the tests model random (Poisson) variation, not changes in "
@@ -95,12 +97,12 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
     up = sig & (value > pv)
     down = sig & (value < pv)
     out["direction"] = np.select([~has_prev, ~ok, up, down],
-                                 ["no previous period", "incomplete", "increase", "decrease"],
-                                 "no significant change").astype(object)
+                                 _words(Direction.NO_PREVIOUS, Direction.INCOMPLETE, Direction.INCREASE,
+                                        Direction.DECREASE), Direction.NO_CHANGE.value).astype(object)
     good_way = polarity_sign(as_object(values["polarity"])[sel]) * (up.astype(float) - down)  # > 0 improving
     out["travel"] = np.select([~has_prev, ~ok, good_way > 0, good_way < 0, up, down],
-                              ["no previous period", "incomplete", "improving", "deteriorating", "increasing",
-                               "decreasing"], "no significant change").astype(object)
+                              _words(Travel.NO_PREVIOUS, Travel.INCOMPLETE, Travel.IMPROVING, Travel.DETERIORATING,
+                                     Travel.INCREASING, Travel.DECREASING), Travel.NO_CHANGE.value).astype(object)
     if "label" in values.columns:
         lab_code, lab_uni = pd.factorize(values["label"])
         per_house = np.array(["household" in str(x).lower() for x in lab_uni] + [False])[lab_code][sel]
@@ -112,6 +114,10 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
                                                  "exposures = population")], dtype=object)
     out["change_method"] = texts[np.select([kind == "count", kind == "proportion", per_house], [0, 1, 2], 3)]
     return out
+
+
+def _words(*members) -> list[str]:
+    return [m.value for m in members]
 
 
 def p_text(p: float) -> str:
@@ -152,13 +158,7 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
         raise ValueError(f"mode {mode!r}: expected 'chart' or 'asof'")
     m = monthly[["area_code", "indicator", "period_end", "value", "polarity", "kind"]]
     all_months = pd.DatetimeIndex(sorted(m["period_end"].unique()))
-    if period_end is None:
-        ends = all_months[-1:]
-    else:
-        ends = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))).to_period("M").to_timestamp()
-        ends = ends[ends.isin(all_months)].unique().sort_values()
-    if len(ends) == 0:
-        raise ValueError("spc: no monthly values at the requested period end(s)")
+    ends = periods.select(all_months, period_end, kind="monthly")
     pos = all_months.get_indexer(ends)
     span = len(all_months) if months is None else int(months)
 
@@ -221,7 +221,7 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     signals = c_special[at] - np.where(recent_from > 0, c_special[recent_from - 1], 0)
     types = np.array(list(_spc.POINT_TYPES) + [None], dtype=object)
     rules = np.array(list(_spc.RULES) + [None], dtype=object)
-    variation = np.where(obs[at], types[ptype[at]], "incomplete").astype(object)
+    variation = np.where(obs[at], types[ptype[at]], SpcVariation.INCOMPLETE.value).astype(object)
     last_rule = np.where(obs[at], rules[rule[at]], None).astype(object)
     last_rule = np.where(last_rule == "", None, last_rule)
     n_obs = upto(c_obs, at)
@@ -278,8 +278,7 @@ def fy_trend(rolling12: pd.DataFrame, period_end=None, points: int = 5) -> pd.Da
     and trend_method.
     """
     fy = fy_values(rolling12)
-    ends = (pd.DatetimeIndex(sorted(rolling12["period_end"].unique())) if period_end is None
-            else pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))))
+    ends = periods.months(rolling12["period_end"] if period_end is None else period_end)
     cols = ["area_code", "indicator", "period_end", "trend_points", "recent_trend", "trend_marker",
             "trend_reason", "trend_method"]
     if fy.empty:
@@ -320,7 +319,7 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
     if s.empty:
         raise KeyError(f"no monthly values for {area} {indicator}")
     if period_end is not None:
-        s = s[s["period_end"] <= pd.Timestamp(period_end)]
+        s = s[s["period_end"] <= periods.month(period_end)]
     if months is not None:
         s = s.tail(int(months))
     improvement = IMPROVEMENT[str(s["polarity"].iloc[0])]

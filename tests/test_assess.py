@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from perfwork import peers
+from perfwork import judgement, peers
 from perfwork.indicators import indicators
 from perfwork.sources import demo
 
-A = importlib.import_module("perfwork.assess")
+A = judgement
 S = demo.STORIES
 
 

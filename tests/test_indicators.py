@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import small_tables
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import perfwork as pw
 from perfwork.dataset import Dataset
 from perfwork.indicators import indicators, population_year, windows
-from conftest import small_tables
 
 
 def _monthly(ds: Dataset, measures, areas=None) -> pd.DataFrame:

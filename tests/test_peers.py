@@ -7,13 +7,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 from scipy.spatial.distance import cdist
 
 from perfwork import peers, stats
 from perfwork.dataset import Dataset
 from perfwork.sources import demo
-
-from conftest import shared_path
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
 from perfwork import spc
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

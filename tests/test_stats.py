@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
 from perfwork import stats as S
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -15,7 +15,7 @@ from perfwork import cli
 from perfwork.dataset import DataError, Dataset
 from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS, known_measures, stop_search_measure
 from perfwork.sources import ons
-from perfwork.store import BUCKETS, Store, _Ingest, open_store
+from perfwork.store import BUCKETS, Store, accounting, open_store
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "policeuk"
 LK = FIX / "lookups"
@@ -307,10 +307,10 @@ def test_interrupted_ingest_leaves_the_store_as_it_was(store, monkeypatch):
     with Store(store, read_only=True) as st:
         before = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting", "ingests")}
 
-    def boom(self):
+    def boom(con):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_Ingest, "_accounting", boom)  # after the new rows are written, before the commit
+    monkeypatch.setattr(accounting, "rebuild", boom)  # after the new rows are written, before the commit
     with pytest.raises(KeyboardInterrupt):
         ingest(store, inputs=[FIX / "changed" / "2019-08-avon-and-somerset-street.csv"])
     with Store(store, read_only=True) as st:

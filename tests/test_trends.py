@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small_tables
 
 from perfwork import stats, trends
 from perfwork.dataset import Dataset
 from perfwork.indicators import indicators
 from perfwork.sources import demo
-
-from conftest import small_tables
 
 S = demo.STORIES
 LATEST = pd.Timestamp("2026-03-01")

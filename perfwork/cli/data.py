@@ -34,7 +34,8 @@ def indicator_table(table: pd.DataFrame) -> str:
         show = pd.DataFrame({
             "indicator": rows["label"],
             "value": rows["value"].map(_fmt),
-            "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else "" for lo, hi in zip(rows["lower"], rows["upper"])],
+            "95% limits": [f"{_fmt(lo)} to {_fmt(hi)}" if pd.notna(lo) else ""
+                           for lo, hi in zip(rows["lower"], rows["upper"])],
             "numerator": rows["numerator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
             "denominator": rows["denominator"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}"),
             "note": ["" if c else f"incomplete: {m} month(s) missing" if m else "not recorded in this dataset"
@@ -43,7 +44,8 @@ def indicator_table(table: pd.DataFrame) -> str:
         lines.append(show.to_string(index=False))
         methods = ", ".join(sorted(set(rows["method"].dropna())))
         years = ", ".join(map(str, sorted(set(rows["pop_year"].dropna()))))
-        lines.append(" ".join(filter(None, [methods and f"Limits: {methods}.", years and f"Population year: {years}."])))
+        lines.append(" ".join(filter(None, [methods and f"Limits: {methods}.",
+                                            years and f"Population year: {years}."])))
         lines.append("")
     return "\n".join(lines)
 

@@ -160,7 +160,7 @@ def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
 
 
 def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
-    from ..assess import assess, exception_table, to_xlsx
+    from ..judgement import assess, exception_table, to_xlsx
 
     level = _level(args)
     codes = _areas(args, dataset)

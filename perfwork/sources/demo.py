@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _paths
 from ..dataset import MONTH_DTYPE, Dataset
 from ..measures import ASB, CRIME_CATEGORIES, NOTIFIABLE_CATEGORIES, OUTCOME_GROUPS, outcome_measure
 
 DEFAULT_SEED = 20240401
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "demo"
+DEFAULT_PATH = _paths.demo_dir()  # data/demo in a checkout; shipped inside the package when installed
 FIRST_MONTH = pd.Timestamp("2021-04-01")
 N_MONTHS = 60  # financial years 2021/22 .. 2025/26
 MONTHS = pd.date_range(FIRST_MONTH, periods=N_MONTHS, freq="MS").astype(MONTH_DTYPE)
@@ -115,7 +116,7 @@ _REAL_NAMES = {"Bexley", "Bradford", "Barnsley", "Calderdale", "Elmbridge", "Har
                "Langley", "Wickham", "Stanford", "Ripon", "Oxford", "Oxley", "Bury", "Marlow", "Henley", "Kelham",
                "Stanley", "Dunstable", "Dalton", "Elmley", "Gateshead", "Haworth", "Ilford", "Radford", "Ribble",
                "Scarborough", "Selby", "Stowmarket", "Walton", "Wenlock", "Whitley", "Yarmouth", "Amberley",
-               "Brockley", "Lidford", "Oxton", "Kesteven", "Oxford", "Stoke", "Stone", "Wolds", "Shepton",
+               "Brockley", "Lidford", "Oxton", "Kesteven", "Stoke", "Stone", "Wolds", "Shepton",
                "Fenton", "Barton", "Stanton", "Hawley", "Chadwell", "Chadwick", "Hendon", "Henbury", "Kelsey",
                "Saxby", "Walby", "Wenley", "Yarley", "Oxbridge", "Lodge", "Coldstream", "Penrhos", "Llandaff",
                "Pontypool", "Aberdare", "Trefor", "Cwmbran", "Brynmawr", "Penarth", "Llanelli", "Pencoed",
@@ -124,12 +125,13 @@ _REAL_NAMES = {"Bexley", "Bradford", "Barnsley", "Calderdale", "Elmbridge", "Har
                "Aberdyfi", "Merton", "Harrow", "Hampton", "Grimsby", "Haverhill", "Stanmore", "Uffington",
                "Bickley", "Gadsby", "Gardale", "Padstow", "Wallington", "Wensleydale", "Ripley", "Brockhampton",
                "Oxhey", "Selsey", "Thornbury", "Elmstead", "Walsall", "Malton", "Marlborough", "Wallsend",
-               "Dunwich", "Holme", "Haworth", "Kelford", "Lidstone", "Frithville", "Thackley", "Eckington",
+               "Dunwich", "Holme", "Kelford", "Lidstone", "Frithville", "Thackley", "Eckington",
                "Bramley", "Bramhall", "Brampton", "Bramford", "Calton", "Dalby", "Dunton", "Elmstone", "Garforth",
                "Halstead", "Hawkhurst", "Kettleby", "Langford", "Lodsworth", "Merstham", "Oxted", "Padworth",
                "Radley", "Ribbleton", "Rookwood", "Saxmundham", "Stanway", "Stowe", "Tadley", "Tadworth",
                "Thornaby", "Ulverston", "Walberton", "Wendover", "Whitstable", "Whitfield", "Yarm", "Tadcaster",
-               "Netherby", "Whitney", "Drayton", "Henfield", "Catherham", "Caterham", "Hawton", "Coldford", "Elderley", "Rookhurst"}
+               "Netherby", "Whitney", "Drayton", "Henfield", "Catherham", "Caterham", "Hawton", "Coldford", "Elderley",
+               "Rookhurst"}
 _FORCE_FORMS = ("{}shire Constabulary", "{}shire Police", "{} Police", "{} Constabulary", "{} Valley Police",
                 "{} and {} Constabulary", "{}shire Constabulary", "{} Police")
 _SHIRE_ENDINGS = ("ham", "ford", "wick", "ton", "ley", "well", "worth", "den", "field", "dale")
@@ -305,7 +307,8 @@ _BETA: dict[str, dict[str, float]] = {
     "violent-crime": {"population_density": 0.09, "imd_score": 0.20, "licensed_premises_per_1000": 0.07,
                       "pct_single_parent_households": 0.04, "pct_long_term_unemployed": 0.03},
     "public-order": {"population_density": 0.11, "imd_score": 0.17, "licensed_premises_per_1000": 0.10},
-    "criminal-damage-arson": {"population_density": 0.04, "imd_score": 0.22, "pct_social_rented": 0.05, "pct_aged_16_24": 0.03},
+    "criminal-damage-arson": {"population_density": 0.04, "imd_score": 0.22, "pct_social_rented": 0.05,
+                              "pct_aged_16_24": 0.03},
     "other-theft": {"population_density": 0.15, "visitor_index": 0.13, "licensed_premises_per_1000": 0.06,
                     "pct_students": 0.05},
     "vehicle-crime": {"population_density": 0.28, "imd_score": 0.08},
@@ -416,8 +419,8 @@ def _population(pop2021: np.ndarray, chars: pd.DataFrame, rng: np.random.Generat
     years = np.arange(len(YEARS))
     pop = np.round(pop2021[:, None] * (1 + growth[:, None]) ** years[None, :])
     z = _zscores(chars)
-    size = np.clip(2.34 + 0.05 * z["pct_single_parent_households"].to_numpy() - 0.04 * z["population_density"].to_numpy()
-                   + rng.normal(0, 0.06, n), 2.05, 2.75)
+    size = np.clip(2.34 + 0.05 * z["pct_single_parent_households"].to_numpy()
+                   - 0.04 * z["population_density"].to_numpy() + rng.normal(0, 0.06, n), 2.05, 2.75)
     shrink = 1 - 0.003 * years  # households get a little smaller every year
     households = np.round(pop / (size[:, None] * shrink[None, :]))
     return pop, households
@@ -624,7 +627,8 @@ def load(path: str | Path | None = None) -> Dataset:
     if (folder / "counts.parquet").exists():
         return Dataset.from_dir(folder, name="demo")
     if path is not None:
-        raise FileNotFoundError(f"no Demo Kingdom at {folder}; write one with perfwork.sources.demo.write({str(folder)!r})")
+        raise FileNotFoundError(f"no Demo Kingdom at {folder}; write one with "
+                                f"perfwork.sources.demo.write({str(folder)!r})")
     return generate()
 
 
@@ -755,7 +759,8 @@ def readme(ds: Dataset, seed: int = DEFAULT_SEED) -> str:
               f"fifth, {s['notifiable_per_1000_bottom_density_quintile']:.1f} in the sparsest fifth.",
               f"- ASB: {s['asb_per_1000_last_fy']:.1f} per 1,000 in FY 2025/26; {s['asb_share_of_all'] * 100:.1f}% "
               "of all rows (crimes + ASB) over the five years.",
-              f"- Correlation of CSP deprivation score with the notifiable crime rate: {s['corr_imd_notifiable_rate']:.2f}.",
+              "- Correlation of CSP deprivation score with the notifiable crime rate: "
+              f"{s['corr_imd_notifiable_rate']:.2f}.",
               f"- Outcomes over the five years: charged {s['charged_share'] * 100:.1f}%, positive (charged, caution, "
               f"community resolution) {s['positive_share'] * 100:.1f}%, burglary charged "
               f"{s['burglary_charged_share'] * 100:.1f}%.",

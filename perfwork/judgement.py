@@ -37,12 +37,14 @@ import numpy as np
 import pandas as pd
 
 from . import peers as _peers
+from . import periods
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
-from .framework import load_framework
 from .frames import as_object, index_of, polarity_sign, row_keys
+from .framework import load_framework
 from .indicators import indicators
+from .vocab import PeerJudgement, Significance, SpcVariation, TargetStatus, Travel
 
 LEVELS = ("csp", "force")
 MIN_CHANGE_PCT = 10.0
@@ -71,20 +73,6 @@ COLUMNS = [
 ]
 
 
-def _period_ends(r12: pd.DataFrame, period_end) -> pd.DatetimeIndex:
-    have = pd.DatetimeIndex(sorted(r12["period_end"].unique()))
-    if period_end is None or (isinstance(period_end, str) and period_end == "latest"):
-        return have[-1:]
-    if isinstance(period_end, str) and period_end == "all":
-        return have
-    want = pd.DatetimeIndex(np.atleast_1d(pd.to_datetime(period_end))).to_period("M").to_timestamp()
-    bad = want[~want.isin(have)]
-    if len(bad):
-        raise ValueError(f"no rolling 12-month period ends in {bad[0]:%Y-%m}; available {have[0]:%Y-%m} to "
-                         f"{have[-1]:%Y-%m}")
-    return want.unique().sort_values()
-
-
 def _groups(dataset: Dataset, peers, level: str, k, method: str | None = None) -> pd.DataFrame:
     if peers is None:
         return _peers.most_similar(dataset, k=k, level=level, method=method)
@@ -92,7 +80,8 @@ def _groups(dataset: Dataset, peers, level: str, k, method: str | None = None) -
         return peers
     if isinstance(peers, (str, Path)):
         return _peers.load_groups(peers, dataset=dataset, level=level, k=k)
-    raise TypeError(f"peers: expected None (build Most Similar Groups), a groups frame or a CSV path; got {type(peers)}")
+    raise TypeError(f"peers: expected None (build Most Similar Groups), a groups frame or a CSV path; "
+                    f"got {type(peers)}")
 
 
 def assess(dataset: Dataset, area: str | None = None, period_end=None, level: str = "csp",
@@ -105,12 +94,13 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 
     period_end: None / "latest" (the latest rolling 12 months), a month ("2025-03"), a list of months, or
     "all" (every period end: the whole history). peers: None (Most Similar Groups built from the dataset's
-    characteristics by ``method``, see ``peers.most_similar``), a groups frame (``peers.most_similar`` / ``peers.load_groups``) or a CSV
-    path for ``load_groups``. targets: None, a frame from ``targets.load_targets``, or anything it accepts
-    (a file, folder, name, or "demo"). benchmark "pooled" | "mean", include_self, overdispersion
-    ("none" | "auto" | "always") choose the peer comparison (``peers.compare``); min_change_pct and
-    outcome_lag_months tune the exception rule (module docstring); spc_months / spc_mode the SPC charts
-    (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
+    characteristics, ``k`` members chosen by ``method``: ``peers.most_similar``), a groups frame
+    (``peers.most_similar`` / ``peers.load_groups``) or a CSV path for ``load_groups``. targets: None, a frame
+    from ``targets.load_targets``, or anything it accepts (a file, folder, name, or "demo"). benchmark
+    "pooled" | "mean", include_self, overdispersion ("none" | "auto" | "always") choose the peer comparison
+    (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module docstring);
+    spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed ``indicators()``
+    frames, {"rolling12": ..., "month": ...},
     for the same dataset, framework and level (saves recomputing them).
 
     Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
@@ -134,7 +124,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     if r12 is None:
         r12 = indicators(dataset, fw, period="rolling12", level=level)
     r12 = r12.reset_index(drop=True)
-    ends = _period_ends(r12, period_end)
+    ends = periods.select(r12["period_end"], period_end)
     groups = _groups(dataset, peers, level, k, method)
     groups_used = groups
     if code is not None:
@@ -225,7 +215,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     boost = np.where(np.array([i.priority for i in fw])[ind_codes], 1.5, 1.0)
     outcome = np.array([any(":" in m for m in i.numerator) for i in fw])[ind_codes]
     last = r12["period_end"].max()
-    lagged = outcome & (cur["period_end"] > last - pd.DateOffset(months=outcome_lag_months)).to_numpy()
+    lagged = outcome & (cur["period_end"] > periods.months_before(last, outcome_lag_months)).to_numpy()
     cols["weight"] = weights
     cols["value_method"] = as_object(cur["method"])
     _exceptions(cols, cur, min_change_pct, weights * boost, lagged)
@@ -304,23 +294,23 @@ def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.nd
     flt = lambda x: pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)  # noqa: E731
     sig, judge = obj(c["significance"]), obj(c["peer_judgement"])
     val = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
-    worse = judge == "worse"
-    strong = (sig == "High (0.001)") | (sig == "Low (0.001)")
+    worse = judge == PeerJudgement.WORSE
+    strong = (sig == Significance.HIGH_001) | (sig == Significance.LOW_001)
     with np.errstate(invalid="ignore"):                 # beyond the band on the bad side
         beyond = np.where(polarity_sign(as_object(cur["polarity"])) > 0, val < flt(c["band_lower"]),
                           val > flt(c["band_upper"]))
     msg_ex = worse & strong & beyond
     travel = obj(c["travel"])
     pct, p = flt(c["change_pct"]), flt(c["p_value"])
-    det = travel == "deteriorating"
+    det = travel == Travel.DETERIORATING
     with np.errstate(invalid="ignore"):
         det_ex = det & (np.abs(pct) >= min_change_pct) & ~lagged
-    spc_concern = obj(c["spc_variation"]) == "special_cause_concern"
+    spc_concern = obj(c["spc_variation"]) == SpcVariation.CONCERN
     spc_ex = spc_concern & ~lagged
     status = obj(c["target_status"])
-    off, risk = status == "off track", status == "at risk"
+    off, risk = status == TargetStatus.OFF_TRACK, status == TargetStatus.AT_RISK
     complete = cur["complete"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    incomplete = ~complete | (travel == "incomplete")
+    incomplete = ~complete | (travel == Travel.INCOMPLETE)
     with np.errstate(invalid="ignore"):
         sev = (SEVERITY["msg"] * msg_ex
                + np.where(det_ex, np.where(p < 0.001, SEVERITY["deteriorating_strong"], SEVERITY["deteriorating"]), 0)
