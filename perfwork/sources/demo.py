@@ -426,6 +426,17 @@ def _population(pop2021: np.ndarray, chars: pd.DataFrame, rng: np.random.Generat
     return pop, households
 
 
+def _plant_stories(lam: np.ndarray, idx: dict[str, int], cats: list[str], in_vf: np.ndarray) -> None:
+    """The planted stories, in place on the (area, category, month) expected counts."""
+    t = np.arange(N_MONTHS)
+    v = cats.index("violent-crime")
+    lam[idx[STORIES["burglary_surge"]], cats.index("burglary"), MONTHS >= BURGLARY_SURGE_FROM] *= BURGLARY_SURGE_FACTOR
+    notifiable = [cats.index(c) for c in NOTIFIABLE_CATEGORIES]
+    lam[idx[STORIES["improving"]], notifiable, :] *= IMPROVING_MONTHLY_FACTOR ** t[None, :]
+    lam[idx[STORIES["recording_change"]], v, MONTHS >= RECORDING_CHANGE_FROM] *= RECORDING_CHANGE_FACTOR
+    lam[in_vf, v, :] *= VIOLENCE_FORCE_FACTOR
+
+
 def _crime_model(seed: int) -> dict:
     """The generator's model: geography, characteristics, populations and every CSP's expected monthly count
     per category, with (``lam``) and without (``demand``) its force and area effects and planted stories.
@@ -496,17 +507,7 @@ def _crime_model(seed: int) -> dict:
         # What the characteristics alone predict: the same national level and time pattern, no effects.
         demand[:, c, :] = base * np.exp(lin)[:, None] * time[None, :] * pop_month / 12
 
-    # Planted stories.
-    t = np.arange(N_MONTHS)
-    b = idx[STORIES["burglary_surge"]]
-    lam[b, cats.index("burglary"), MONTHS >= BURGLARY_SURGE_FROM] *= BURGLARY_SURGE_FACTOR
-    i = idx[STORIES["improving"]]
-    notifiable = [cats.index(c) for c in NOTIFIABLE_CATEGORIES]
-    lam[i, notifiable, :] *= IMPROVING_MONTHLY_FACTOR ** t[None, :]
-    r = idx[STORIES["recording_change"]]
-    lam[r, v, MONTHS >= RECORDING_CHANGE_FROM] *= RECORDING_CHANGE_FACTOR
-    lam[in_vf, v, :] *= VIOLENCE_FORCE_FACTOR
-
+    _plant_stories(lam, idx, cats, in_vf)
     return {"geo": geo, "codes": codes, "idx": idx, "chars": chars, "pop_year": pop_year, "households": households,
             "cats": cats, "lam": lam, "demand": demand, "pos_eff": pos_eff, "r_counts": r_counts,
             "r_outcomes": r_outcomes}
