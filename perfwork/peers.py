@@ -15,13 +15,25 @@ Building a group (``most_similar``)
 4. Distance between areas a and b: d(a, b) = sqrt( sum_v w_v (z_av - z_bv)^2 ), weighted Euclidean.
    Each characteristic's contribution to the squared distance, w_v (z_av - z_bv)^2, is returned as
    ``contrib_<variable>``; the contributions add up to distance^2, so a manager can see why an area is a peer.
-5. The group of area a is its k nearest other areas (k = 15 for CSPs, 7 for forces, as the Home Office and
-   HMICFRS groups), the area itself excluded. Groups are the area's own, so they are asymmetric: b may be in
-   a's group without a being in b's (with fewer areas than that, all the others). Ties in distance are broken
-   by peer code.
+5. The group of area a has k other areas (k = 15 for CSPs, 7 for forces, as the Home Office and HMICFRS
+   groups), the area itself excluded, chosen by ``method``:
+   - "nearest": the k nearest;
+   - "balanced" (default): k of the 6k nearest, chosen so that the group's mean z-scores match the area's
+     (``balance.balanced``: swaps from the k nearest minimising gap^2 + 0.1 x members' mean squared distance);
+   - "synthetic": non-negative weights summing to 1 over at most k of the 6k nearest, whose weighted mean
+     z-scores match the area's (the synthetic-control idea, ``balance.synthetic``).
+   Groups are the area's own, so they are asymmetric: b may be in a's group without a being in b's (with
+   fewer areas than that, all the others). Ties in distance are broken by peer code.
+6. Balance, for every group: the gap between the group's (weighted) mean z-score and the area's on each
+   characteristic (``balance_gap_<variable>``, SD units), their root mean square with the characteristic
+   weights (``balance_rms``), the smallest RMS gap any weighted group of other areas could reach
+   (``balance_best``), a label (good <= 0.1 SD, fair <= 0.2, poor) and the words (``balance_note``): a poor
+   group names the characteristic furthest off and which way the expected level is likely wrong.
+   ``balance_table`` gives one row per area.
 
-Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups``; ``explain`` says which
-characteristics separate an area from each peer.
+Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups`` and, given the dataset,
+carry the same balance figures (equal weights); ``explain`` says which characteristics separate an area from
+each peer.
 
 Comparing with peers (``compare``)
 ----------------------------------
@@ -30,7 +42,10 @@ For every area, indicator and period the group members' numerators and denominat
 
 - benchmark: pooled sum(numerator) / sum(denominator) x multiplier over the group (default), or the simple
   mean of members' values (the historical HMIC convention); the area itself included (default, as HMIC) or not.
-  The ``benchmark_method`` column says which.
+  A group with unequal member weights (``weight`` column, e.g. "synthetic") has the weighted pooled benchmark
+  sum(w x numerator) / sum(w x denominator) (or the weighted mean of values); the area itself, when included,
+  counts as one member of k + 1 (weight 1 / (k + 1), the peers' weights scaled by k / (k + 1)), as in an
+  unweighted group. The ``benchmark_method`` column says which.
 - significance: the PHE convention, the area's own 95% and 99.8% confidence limits against the benchmark
   (``High (0.001)``, ``High (0.025)``, ``Low (0.001)``, ``Low (0.025)``, ``Not significant``), read with the
   indicator's polarity as better / worse / similar (or higher / lower when there is no judgement). Optionally

@@ -16,6 +16,9 @@ What is in it (details in ``data/demo/README.md``):
   the characteristics with over-dispersed area effects, seasonality and national trends calibrated on real
   police.uk street files; zero rows are omitted.
 - five planted stories (``STORIES``) for the comparison, trend, SPC and missing-data features to find.
+
+``truth()`` gives what only a generator knows: each CSP's demand-expected count per crime category (its
+characteristics alone) and its true area effect, so methods (e.g. Most Similar Groups) can be measured.
 """
 
 from __future__ import annotations
