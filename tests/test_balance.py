@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 
 from perfwork import balance, peers
 from perfwork.cli import build_parser
+from perfwork.dataset import Dataset
 from perfwork.indicators import indicators
-from perfwork.sources import demo
+from perfwork.sources import demo, ons
 
 
 @pytest.fixture(scope="module")
@@ -175,11 +177,6 @@ def test_real_national_characteristics():
     """The Indices of Deprivation 2019 domain scores of 317 English districts, with Trafford's published CIPFA
     nearest neighbours: every method runs in well under a second, balanced beats nearest-k, and the published
     list gets its balance figures."""
-    from perfwork.dataset import Dataset
-    from perfwork.sources import ons
-
-    from conftest import shared_path
-
     iod = ons.read_characteristics(shared_path("realdata", "area_characteristics", "IoD2019_LAD_summaries.csv"))
     wide = iod.frame.pivot_table(index="area_code", columns="variable", values="value").reset_index()
     wide.columns.name = None
