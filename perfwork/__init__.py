@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import peers, periods, spc, stats, targets, trends, vocab
+from ._version import __version__
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
 from .framework import Framework, FrameworkError, Indicator, load_framework
@@ -16,8 +17,6 @@ from .indicators import indicators
 from .judgement import assess, to_xlsx
 from .peers import load_groups, most_similar
 from .targets import load_targets
-
-__version__ = "0.1.0"
 
 
 def load_demo() -> Dataset:
@@ -45,6 +44,7 @@ def open_store(path, **options) -> Dataset:
 
 
 __all__ = [
+    "__version__",
     # data
     "Dataset", "DataError", "load", "load_demo", "open_store",
     # frameworks and indicators

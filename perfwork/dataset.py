@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import DataError, NotFound, UsageError
+
 LEVELS: tuple[str, ...] = ("csp", "force", "region", "nation")
 PARENT_LEVEL = {"csp": "force", "force": "region", "region": "nation"}
 TABLES: tuple[str, ...] = ("areas", "characteristics", "population", "counts", "missing")
@@ -43,10 +45,6 @@ class Cube:
     months: pd.DatetimeIndex
     measures: pd.Index
     values: np.ndarray
-
-
-class DataError(ValueError):
-    """Input data that does not fit the canonical model; the message says where and what was expected."""
 
 
 def _stripped_category(values: pd.Series) -> pd.Series:
@@ -378,7 +376,7 @@ class Dataset:
     def level(self, level: str) -> pd.DataFrame:
         """The areas of one level."""
         if level not in LEVELS:
-            raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+            raise UsageError(f"level {level!r} is not one of {', '.join(LEVELS)}")
         return self.areas[self.areas["level"] == level].reset_index(drop=True)
 
     def area(self, code: str) -> pd.Series:
@@ -388,11 +386,11 @@ class Dataset:
             hit = self.areas[self.areas["area_name"].str.lower() == str(code).lower()]
         if len(hit) > 1:
             which = ", ".join(f"{c} ({lv})" for c, lv in zip(hit["area_code"], hit["level"]))
-            raise KeyError(f"{code!r} names several areas in {self.name}: {which}; give the code")
+            raise NotFound(f"{code!r} names several areas in {self.name}: {which}; give the code")
         if hit.empty:
             near = self.areas[self.areas["area_name"].str.lower().str.contains(str(code).lower(), regex=False)]
             hint = f"; did you mean {', '.join(near['area_code'].head(5))}?" if len(near) else ""
-            raise KeyError(f"no area with code or name {code!r} in {self.name}{hint}")
+            raise NotFound(f"no area with code or name {code!r} in {self.name}{hint}")
         return hit.iloc[0]
 
     def ancestors(self, level: str) -> pd.DataFrame:

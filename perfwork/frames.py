@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .periods import month_number
 
@@ -17,6 +18,20 @@ def as_object(col) -> np.ndarray:
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     lookup = np.append(np.asarray(uniques, dtype=object), None)
     return lookup[codes]
+
+
+_STR = pd.Series(["a"]).dtype  # pandas' default text dtype
+
+
+def text(uniques, codes) -> pd.Series:
+    """A text column of pandas' default dtype from its distinct values and a code per row (-1: missing).
+
+    Built by Arrow's ``take``: turning a long object array into Arrow strings costs more than the rest of an
+    indicator table."""
+    codes = np.asarray(codes)
+    idx = pa.array(codes.astype(np.int64), mask=codes < 0)
+    arr = pa.array([None if u is None else str(u) for u in uniques], type=pa.large_string()).take(idx)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=_STR), copy=False)
 
 
 def index_of(col, index: pd.Index) -> np.ndarray:

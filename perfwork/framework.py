@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from . import _paths
+from .errors import NotFound
 from .measures import known_measures
 
 FRAMEWORK_DIR = _paths.shipped_parameters() / "frameworks"  # the shipped frameworks (see _paths for the search)
@@ -28,6 +29,10 @@ REQUIRED = ("id", "label", "domain", "numerator", "denominator", "multiplier", "
 
 class FrameworkError(ValueError):
     """A framework file that does not say what perfwork needs; the message names the file, indicator and field."""
+
+
+class UnknownFramework(NotFound, FrameworkError):
+    """No framework of that name (or at that path)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class Framework:
         try:
             return self._by_id[indicator_id]
         except KeyError:
-            raise KeyError(f"framework {self.name!r} has no indicator {indicator_id!r}; "
+            raise NotFound(f"framework {self.name!r} has no indicator {indicator_id!r}; "
                            f"it has: {', '.join(self._by_id)}") from None
 
     def __iter__(self):
@@ -174,7 +179,7 @@ def load_framework(name_or_path: str | Path = "national") -> Framework:
         path = _paths.find("frameworks", str(name_or_path)) or FRAMEWORK_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         have = ", ".join(_paths.available("frameworks"))
-        raise FrameworkError(f"no framework {name_or_path!r} (looked for {path}); available: {have}")
+        raise UnknownFramework(f"no framework {name_or_path!r} (looked for {path}); available: {have}")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -27,12 +27,16 @@ import numpy as np
 import pandas as pd
 
 from . import geography, periods, stats
-from .dataset import LEVELS, Dataset
+from .dataset import LEVELS, DataError, Dataset
+from .errors import UsageError
+from .frames import text
 from .framework import Framework, load_framework
 from .geography import population_year
 from .periods import PERIODS, windows
 
 __all__ = ["PERIODS", "indicators", "population_year", "windows"]
+
+METHODS = ("Exact 95%", "Byars 95%", "Wilson 95%")  # the limits' methods (stats.rate_ci, stats.proportion_ci)
 
 
 def _level_areas(dataset: Dataset, level: str, areas) -> pd.DataFrame:
@@ -42,7 +46,7 @@ def _level_areas(dataset: Dataset, level: str, areas) -> pd.DataFrame:
         codes = [dataset.area(a)["area_code"] for a in wanted]
         out = out[out["area_code"].isin(codes)].reset_index(drop=True)
     if out.empty:
-        raise ValueError(f"{dataset.name} has no {level} areas" + (f" among {areas!r}" if areas is not None else ""))
+        raise UsageError(f"{dataset.name} has no {level} areas" + (f" among {areas!r}" if areas is not None else ""))
     return out
 
 
@@ -72,10 +76,10 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     codes = pd.Index(targets["area_code"])
     months = dataset.months
     if len(months) == 0:
-        raise ValueError(f"{dataset.name} has no counts")
+        raise DataError(f"{dataset.name} has no counts")
     win = windows(months, period)
     if win.empty:
-        raise ValueError(f"the data ({len(months)} months) hold no complete {period} period")
+        raise UsageError(f"the data ({len(months)} months) hold no complete {period} period")
     if period_end is not None:
         win = win[win["period_end"].isin(periods.select(win["period_end"], period_end, kind=period))]
 
@@ -125,7 +129,7 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     shape = (n_area, n_win, n_ind)
     num_all, den_all = np.full(shape, np.nan), np.full(shape, np.nan)
     value, lower, upper = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    method = np.full(shape, None, dtype=object)
+    method = np.full(shape, -1, dtype=np.int8)  # codes into METHODS
     complete_all = np.zeros(shape, dtype=bool)
     year_all = np.full(shape, -1)
     missing_ind = np.zeros(shape, dtype=int)
@@ -154,28 +158,31 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
         if ok.any():
             if ind.kind == "proportion":
                 ci = stats.proportion_ci(num[ok], den[ok], multiplier=ind.multiplier)
-                method[ok, j] = "Wilson 95%"
+                method[ok, j] = METHODS.index("Wilson 95%")
             else:
                 ci = stats.rate_ci(num[ok], den[ok], multiplier=1.0 if ind.kind == "count" else ind.multiplier)
-                method[ok, j] = (ci["method"].astype(str) + " 95%").to_numpy()
+                cat = ci["method"].cat
+                method[ok, j] = pd.Index(METHODS).get_indexer(cat.categories + " 95%")[cat.codes.to_numpy()]
             value[ok, j], lower[ok, j], upper[ok, j] = ci["value"], ci["lower"], ci["upper"]
 
     area_i, win_i, ind_i = (a.ravel() for a in np.indices(shape))
     meta = fw.table().set_index("id")
-    ids = np.array([ind.id for ind in fw], dtype=object)
+    ids = [ind.id for ind in fw]
     w = win.reset_index(drop=True)
     year = year_all.ravel()
+    zeros = np.zeros(len(area_i), dtype=np.int64)
     return pd.DataFrame({
-        "area_code": codes.to_numpy()[area_i],
-        "area_name": targets["area_name"].to_numpy()[area_i],
-        "level": level,
-        "period": period,
+        "area_code": text(codes, area_i),
+        "area_name": text(targets["area_name"], area_i),
+        "level": text([level], zeros),
+        "period": text([period], zeros),
         "period_start": w["period_start"].to_numpy()[win_i],
         "period_end": w["period_end"].to_numpy()[win_i],
-        "indicator": ids[ind_i],
-        **{col: meta[col].to_numpy()[ind_i] for col in ("label", "domain", "kind", "polarity", "multiplier")},
+        "indicator": text(ids, ind_i),
+        **{col: text(meta[col], ind_i) for col in ("label", "domain", "kind", "polarity")},
+        "multiplier": meta["multiplier"].to_numpy()[ind_i],
         "numerator": num_all.ravel(), "denominator": den_all.ravel(),
-        "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": method.ravel(),
+        "value": value.ravel(), "lower": lower.ravel(), "upper": upper.ravel(), "method": text(METHODS, method.ravel()),
         "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
         "months_missing": missing_ind.ravel(),
         "complete": complete_all.ravel(),

@@ -41,9 +41,11 @@ from . import periods
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
+from .errors import UsageError
 from .frames import as_object, index_of, polarity_sign, row_keys
 from .framework import load_framework
 from .indicators import indicators
+from .provenance import RunRecord
 from .vocab import PeerJudgement, Significance, SpcVariation, TargetStatus, Travel
 
 LEVELS = ("csp", "force")
@@ -73,7 +75,8 @@ COLUMNS = [
 ]
 
 
-def _groups(dataset: Dataset, peers, level: str, k, method: str | None = None) -> pd.DataFrame:
+def groups_for(dataset: Dataset, peers, level: str, k, method: str | None = None) -> pd.DataFrame:
+    """The peer groups ``assess`` uses: built (None, by ``method``), given (a frame) or loaded (a CSV path)."""
     if peers is None:
         return _peers.most_similar(dataset, k=k, level=level, method=method)
     if isinstance(peers, pd.DataFrame):
@@ -101,154 +104,193 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module docstring);
     spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed ``indicators()``
     frames, {"rolling12": ..., "month": ...},
-    for the same dataset, framework and level (saves recomputing them).
+    for the same dataset, framework and level (saves recomputing them; frames of another level, period or
+    framework are refused). ``pw.assess_all`` does this for every area at once and keeps the result.
 
     Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
     first by priority; every judgement column comes with its method column. ``.attrs["method"]`` holds the
-    method texts. All areas are judged at once: the peer comparison, change tests and SPC charts are vectorised
-    over areas, indicators and period ends.
+    method texts too (kept for readers of earlier versions; the run record of ``pw.assess_all`` carries them).
+    All areas are judged at once: the peer comparison, change tests and SPC charts are vectorised over areas,
+    indicators and period ends.
     """
     if level not in LEVELS:
-        raise ValueError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
+        raise UsageError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
     fw = load_framework(framework)
-    values = values or {}
-    code = None
-    if area is not None:
-        row = dataset.area(area)
-        if row["level"] != level:
-            raise ValueError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
-                             f"pass level={row['level']!r}")
-        code = row["area_code"]
-
-    r12 = values.get("rolling12")
+    code = _area_code(dataset, area, level)
+    r12 = _given(values, "rolling12", fw, level)
     if r12 is None:
         r12 = indicators(dataset, fw, period="rolling12", level=level)
     r12 = r12.reset_index(drop=True)
     ends = periods.select(r12["period_end"], period_end)
-    groups = _groups(dataset, peers, level, k, method)
+    groups = groups_for(dataset, peers, level, k, method)
     groups_used = groups
     if code is not None:
         groups_used = groups[groups["area_code"] == code]
         groups_used.attrs = groups.attrs
         if groups_used.empty:
-            raise ValueError(f"no peer group for {code} in the groups given")
+            raise UsageError(f"no peer group for {code} in the groups given")
 
     # The rows to judge: the assessed areas at the requested period ends (positions in r12).
     at_end = r12["period_end"].isin(ends).to_numpy()
     mine_mask = np.ones(len(r12), dtype=bool) if code is None else (r12["area_code"] == code).to_numpy()
     cur_mask = at_end & mine_mask
     current = r12[at_end] if not at_end.all() else r12
-    cur = r12[cur_mask].reset_index(drop=True) if not cur_mask.all() else r12
-    n = len(cur)
-    cols: dict = {}
+    j = _Judged(r12[cur_mask].reset_index(drop=True) if not cur_mask.all() else r12, fw)
 
     # Peers: every area's value is needed for the benchmark; the assessed rows come back.
     cmask, ccols = _peers.compare_arrays(current, groups_used, benchmark=benchmark, include_self=include_self,
                                          overdispersion=overdispersion)
-    sub = mine_mask[at_end] if code is not None else np.ones(len(current), dtype=bool)
     pos = np.full(len(current), -1)
     pos[cmask] = np.arange(int(cmask.sum()))
-    pos = pos[sub]                                               # cur row -> compared row (or -1)
-    for c, v in ccols.items():
-        cols[c] = _take(v, pos, n)
+    pos = pos[mine_mask[at_end]] if code is not None else pos       # judged row -> compared row (or -1)
+    j.cols.update({c: _take(v, pos, j.n) for c, v in ccols.items()})
 
     # Change: last 12 months vs the previous 12 (tests only on the judged rows).
     mine = r12[mine_mask] if code is not None else r12
     ch = _trends.change_arrays(mine, rows=at_end[mine_mask] if code is not None else at_end)
-    for c in ("prev_value", "change_pct", "monthly_change", "rate_ratio", "rr_lower", "rr_upper", "p_value",
-              "direction", "travel", "change_method"):
-        cols[c] = ch[c]
+    j.cols.update({c: ch[c] for c in ("prev_value", "change_pct", "monthly_change", "rate_ratio", "rr_lower",
+                                      "rr_upper", "p_value", "direction", "travel", "change_method")})
 
-    areas = pd.Index(pd.unique(cur["area_code"]))
-    inds = pd.Index([i.id for i in fw])
-    keys = pd.Index(row_keys(cur, areas, inds))
-
-    def align(frame: pd.DataFrame, names) -> None:
-        at = pd.Index(row_keys(frame, areas, inds)).get_indexer(keys) if len(frame) else np.full(n, -1)
-        for c in names:
-            if not len(frame):
-                cols[c] = np.full(n, None, dtype=object)
-            elif pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
-                cols[c] = _take(frame[c].to_numpy(), at, n)
-            else:
-                cols[c] = _take(as_object(frame[c]), at, n)
-
-    # Targets.
     tg = None
     if targets is not None:
         tg = _targets.load_targets(targets, framework=fw, dataset=dataset)
-        tg = tg[tg["area_code"].isin(areas)].reset_index(drop=True)
-    target_cols = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
+        tg = tg[tg["area_code"].isin(j.areas)].reset_index(drop=True)
     if tg is not None and len(tg):
-        prog = _targets.progress(mine, tg, period_end=ends).rename(columns={"description": "target"})
-        align(prog, target_cols)
+        j.align(_targets.progress(mine, tg, period_end=ends).rename(columns={"description": "target"}),
+                TARGET_COLUMNS)
     else:
-        for c in target_cols:
-            cols[c] = np.full(n, np.nan) if c in ("target_value", "trajectory", "projection") else np.full(n, None)
+        j.blank(TARGET_COLUMNS, numeric=("target_value", "trajectory", "projection"))
 
-    # SPC on the monthly series.
-    monthly = values.get("month")
+    monthly = _given(values, "month", fw, level)
     if monthly is None:
         monthly = indicators(dataset, fw, period="month", level=level, areas=code)
     elif code is not None:
         monthly = monthly[monthly["area_code"] == code]
     sp = _trends.spc(monthly, period_end=ends, months=spc_months, mode=spc_mode,
                      targets=None if tg is None or not len(tg) else _targets.target_values(tg, mine))
-    align(sp, ["spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method"])
-
-    # Fingertips recent trend on financial years.
-    ft = _trends.fy_trend(mine, period_end=ends)
-    align(ft, ["recent_trend", "trend_marker", "trend_method"])
-
-    # Gap closing at the current rate of change.
-    pol = as_object(cur["polarity"])
-    value = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
-    cols["gap_months"], cols["gap_status"] = _targets.gap_arrays(value, cols["benchmark"], cols["monthly_change"],
-                                                                 pol, "benchmark")
-    cols["bq_months"], cols["bq_status"] = _targets.gap_arrays(value, cols["best_quartile"], cols["monthly_change"],
-                                                               pol, "best quartile")
-    cols["gap_method"] = ("months to reach the MSG benchmark (and the group's best quartile) at the current rate "
-                          "of change: (value - value 12 months before) / 12 per month")
-
-    ind_codes = index_of(cur["indicator"], inds)
-    weights = np.array([i.weight for i in fw], dtype="float64")[ind_codes]
-    boost = np.where(np.array([i.priority for i in fw])[ind_codes], 1.5, 1.0)
-    outcome = np.array([any(":" in m for m in i.numerator) for i in fw])[ind_codes]
-    last = r12["period_end"].max()
-    lagged = outcome & (cur["period_end"] > periods.months_before(last, outcome_lag_months)).to_numpy()
-    cols["weight"] = weights
-    cols["value_method"] = as_object(cur["method"])
-    _exceptions(cols, cur, min_change_pct, weights * boost, lagged)
+    j.align(sp, ["spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method"])
+    j.align(_trends.fy_trend(mine, period_end=ends), ["recent_trend", "trend_marker", "trend_method"])
+    _gaps(j)
+    _exceptions(j.cols, j.cur, min_change_pct, j.weight * j.boost,
+                j.lagged(periods.months_before(r12["period_end"].max(), outcome_lag_months)))
     rule_txt = EXCEPTION_RULE.format(min=f"{min_change_pct:g}", lag=outcome_lag_months)
-    cols["exception_rule"] = rule_txt
-    cols["priority_rule"] = PRIORITY_RULE
+    j.cols["exception_rule"] = rule_txt
+    j.cols["priority_rule"] = PRIORITY_RULE
+    out = j.table()
+    out.attrs["method"] = _methods(out, groups, j.cols["gap_method"], rule_txt)
+    return out
 
-    base = [c for c in COLUMNS if c in cur.columns and c not in cols]
-    order = np.lexsort((ind_codes, index_of(cur["area_code"], areas), -cols["priority"],
-                        ~cols["exception"], -cur["period_end"].to_numpy().astype("int64")))
-    sorted_cols = {c: (v if np.isscalar(v) or v is None else v[order]) for c, v in cols.items()}
-    table = pd.concat([cur[base].take(order).reset_index(drop=True),
-                       pd.DataFrame({c: _full(v, n) for c, v in sorted_cols.items()})], axis=1)
-    out = table[[c for c in COLUMNS if c in table.columns]]
 
+TARGET_COLUMNS = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
+
+
+def _area_code(dataset: Dataset, area, level: str) -> str | None:
+    if area is None:
+        return None
+    row = dataset.area(area)
+    if row["level"] != level:
+        raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}, not a {level}; "
+                         f"pass level={row['level']!r}")
+    return row["area_code"]
+
+
+def _given(values: dict | None, period: str, fw, level: str) -> pd.DataFrame | None:
+    """A precomputed indicators() frame from ``values``, refused when it was made for another level, period or
+    framework (a cache must match what the result depends on)."""
+    v = (values or {}).get(period)
+    if v is None:
+        return None
+    got = {"level": set(pd.unique(v["level"])), "period": set(pd.unique(v["period"])),
+           "indicators": set(pd.unique(v["indicator"]))}
+    want = {"level": {level}, "period": {period}, "indicators": {i.id for i in fw}}
+    for what in ("level", "period", "indicators"):
+        if len(v) and got[what] != want[what]:
+            raise ValueError(f"values[{period!r}]: {what} {', '.join(sorted(map(str, got[what])))[:200]}; "
+                             f"expected {', '.join(sorted(want[what]))[:200]} (framework {fw.name!r}, level "
+                             f"{level!r})")
+    return v
+
+
+class _Judged:
+    """The rows being judged and the columns computed for them, aligned row by row."""
+
+    def __init__(self, cur: pd.DataFrame, fw) -> None:
+        self.cur, self.fw, self.n = cur, fw, len(cur)
+        self.areas = pd.Index(pd.unique(cur["area_code"]))
+        self.inds = pd.Index([i.id for i in fw])
+        self.keys = pd.Index(row_keys(cur, self.areas, self.inds))
+        self.ind_codes = index_of(cur["indicator"], self.inds)
+        self.weight = np.array([i.weight for i in fw], dtype="float64")[self.ind_codes]
+        self.boost = np.where(np.array([i.priority for i in fw])[self.ind_codes], 1.5, 1.0)
+        self.cols: dict = {"weight": self.weight, "value_method": as_object(cur["method"])}
+
+    def align(self, frame: pd.DataFrame, names) -> None:
+        """Columns ``names`` of a frame keyed by area, indicator and period end, onto the judged rows."""
+        if not len(frame):
+            self.blank(names)
+            return
+        at = pd.Index(row_keys(frame, self.areas, self.inds)).get_indexer(self.keys)
+        for c in names:
+            if pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
+                self.cols[c] = _take(frame[c].to_numpy(), at, self.n)
+            else:
+                self.cols[c] = _take(as_object(frame[c]), at, self.n)
+
+    def blank(self, names, numeric=()) -> None:
+        for c in names:
+            self.cols[c] = np.full(self.n, np.nan) if c in numeric else np.full(self.n, None, dtype=object)
+
+    def lagged(self, since: pd.Timestamp) -> np.ndarray:
+        """Outcome indicators (numerators of outcome measures) in windows ending after ``since``."""
+        outcome = np.array([any(":" in m for m in i.numerator) for i in self.fw])[self.ind_codes]
+        return outcome & (self.cur["period_end"] > since).to_numpy()
+
+    def table(self) -> pd.DataFrame:
+        """The judged rows with their columns in ``COLUMNS`` order: newest period end first, then exceptions,
+        highest priority first, then area and framework order."""
+        cols, cur, n = self.cols, self.cur, self.n
+        base = [c for c in COLUMNS if c in cur.columns and c not in cols]
+        order = np.lexsort((self.ind_codes, index_of(cur["area_code"], self.areas), -cols["priority"],
+                            ~cols["exception"], -cur["period_end"].to_numpy().astype("int64")))
+        sorted_cols = {c: (v if np.isscalar(v) or v is None else v[order]) for c, v in cols.items()}
+        table = pd.concat([cur[base].take(order).reset_index(drop=True),
+                           pd.DataFrame({c: _full(v, n) for c, v in sorted_cols.items()})], axis=1)
+        return table[[c for c in COLUMNS if c in table.columns]]
+
+
+def _gaps(j: _Judged) -> None:
+    """Gap closing at the current rate of change, to the MSG benchmark and to the group's best quartile."""
+    pol = as_object(j.cur["polarity"])
+    value = j.cur["value"].to_numpy(dtype="float64", na_value=np.nan)
+    c = j.cols
+    c["gap_months"], c["gap_status"] = _targets.gap_arrays(value, c["benchmark"], c["monthly_change"], pol,
+                                                           "benchmark")
+    c["bq_months"], c["bq_status"] = _targets.gap_arrays(value, c["best_quartile"], c["monthly_change"], pol,
+                                                         "best quartile")
+    c["gap_method"] = ("months to reach the MSG benchmark (and the group's best quartile) at the current rate "
+                       "of change: (value - value 12 months before) / 12 per month")
+
+
+def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
+    """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
     def first(name):
         v = out[name].dropna() if name in out.columns else pd.Series(dtype=object)
         return str(v.iloc[0]) if len(v) else ""
 
-    out.attrs["method"] = {
+    judged = groups[groups["area_code"].isin(out["area_code"])]
+    return {
         "groups": _peers.groups_method(groups),
-        "balance": _peers.balance_summary(_peers.balance_table(groups_used)),
+        "balance": _peers.balance_summary(_peers.balance_table(judged)),
         "benchmark": first("benchmark_method"),
         "band": first("band_method"),
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
         "spc": first("spc_method"),
         "trend": first("trend_method"),
         "target": _targets.RAG_RULE.format(tol="tolerance_pct (default 5%)"),
-        "gap": cols["gap_method"],
+        "gap": gap_method,
         "exception": rule_txt,
         "priority": PRIORITY_RULE,
     }
-    return out
 
 
 def _take(v, pos: np.ndarray, n: int):
@@ -397,8 +439,9 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return clean
 
 
-def to_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write the assessment: one sheet per domain, plus "Method" (every method text and rule)."""
+def to_xlsx(table: pd.DataFrame, path: str | Path, run: RunRecord | None = None) -> Path:
+    """Write the assessment: one sheet per domain, plus "Method": the run record (``run``: what the numbers
+    were based on; ``Assessment.to_xlsx`` passes its own), then every method text and rule."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
@@ -417,6 +460,7 @@ def to_xlsx(table: pd.DataFrame, path: str | Path) -> Path:
                 width = max(len(str(col[0].value or "")), *(len(str(c.value or "")) for c in col[1:50]))
                 ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
         rows = [("what", "method")]
+        rows += [(f"run: {k}", v) for k, v in run.rows()] if run is not None else []
         rows += [(k, v) for k, v in (table.attrs.get("method") or {}).items()]
         for c in method_cols:
             for v in out[c].dropna().astype(str).unique():

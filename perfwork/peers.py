@@ -68,6 +68,7 @@ import yaml
 from . import _paths, geography, stats
 from . import balance as _balance
 from .dataset import LEVELS, DataError, Dataset
+from .errors import NotFound, UsageError
 from .frames import as_object
 from .vocab import PeerJudgement
 
@@ -127,7 +128,7 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
             doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
             sets = (doc or {}).get("sets", {}) or {}
             if str(name_or_path) not in sets:
-                raise KeyError(f"no weight set {str(name_or_path)!r} in {wfile}; "
+                raise NotFound(f"no weight set {str(name_or_path)!r} in {wfile}; "
                                f"available: {', '.join(sets) or 'none'}")
             body, where = sets[str(name_or_path)] or {}, f"{wfile}, sets.{name_or_path}"
             label = f"weights {str(name_or_path)!r}"
@@ -157,7 +158,7 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
 # ---------------------------------------------------------------------------------------------------- build
 def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
-        raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+        raise UsageError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     codes = dataset.level(level)["area_code"]
     if codes.empty:
         raise PeerGroupError(f"{dataset.name}: no areas at level {level!r}")
@@ -228,7 +229,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
                              f"than 2 areas has no peers to compare with")
     k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
-        raise ValueError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
+        raise UsageError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
     wset, transforms, wtxt = weight_set(weights)
     unknown = [v for v in list(wset) + list(transforms) if v not in variables]
     if unknown:
@@ -573,7 +574,7 @@ def explain(groups: pd.DataFrame, area: str, top: int = 3) -> pd.DataFrame:
     rows = groups[groups["area_code"] == area]
     if rows.empty:
         have = groups["area_code"].drop_duplicates()
-        raise KeyError(f"no peer group for {area!r}; groups cover {len(have)} areas "
+        raise NotFound(f"no peer group for {area!r}; groups cover {len(have)} areas "
                        f"(e.g. {', '.join(have.head(3))})")
     rows = rows.sort_values("rank")
     contrib = [c for c in rows.columns if c.startswith("contrib_")]

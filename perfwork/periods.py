@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .errors import UsageError
+
 PERIODS: tuple[str, ...] = ("month", "rolling12", "quarter", "fy", "ytd")
 EXPECTED = ("expected a financial year 'YYYY/YY' (e.g. 2024/25, which ends in March 2025) or a month 'YYYY-MM' "
             "(e.g. 2025-03, the last month of a 12-month period)")
@@ -30,7 +32,7 @@ _MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 _FY = re.compile(r"(?:FY\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", flags=re.I)
 
 
-class PeriodError(ValueError):
+class PeriodError(UsageError):
     """A period end that cannot be read, or is not in the data; the message says what was expected."""
 
 
@@ -138,7 +140,7 @@ def windows(month_index: pd.DatetimeIndex, period: str) -> pd.DataFrame:
     period_end. Kinds: month; rolling12 (12 months ending each month); quarter (calendar quarters, also the
     financial quarters) and fy (April to March) wholly inside; ytd (April to each month)."""
     if period not in PERIODS:
-        raise ValueError(f"period {period!r} is not one of {', '.join(PERIODS)}")
+        raise UsageError(f"period {period!r} is not one of {', '.join(PERIODS)}")
     n = len(month_index)
     t = np.arange(n)
     month_no = month_index.month.to_numpy()

@@ -159,6 +159,19 @@ def _files(spec) -> list[Path]:
     raise FileNotFoundError(f"no target file or folder {spec!r} (looked in {where}; available: {have or 'none'})")
 
 
+def default_targets(dataset) -> str | None:
+    """The targets to judge ``dataset`` against when none are named: the demo targets where every area they
+    are for is in the data (the Demo Kingdom), none otherwise."""
+    areas = set(dataset.areas["area_code"])
+    for path in _paths.demo_targets():
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        codes = {doc.get("area", doc.get("area_code"))} | {t.get("area") for t in doc.get("targets") or []
+                                                           if isinstance(t, dict)}
+        if not (codes - {None}) <= areas:
+            return None
+    return "demo" if _paths.demo_targets() else None
+
+
 def load_targets(spec="demo", framework=None, dataset=None) -> pd.DataFrame:
     """Targets from YAML: a file, a folder, a list of them, a name in ``parameters/targets/``, or "demo" (every
     file there). With ``framework`` (name or Framework) the indicators are checked, with ``dataset`` the areas.

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import periods, stats
 from . import spc as _spc
+from .errors import NotFound
 from .frames import as_object, polarity_sign, row_keys
 from .vocab import Direction, Improvement, SpcVariation, Travel
 
@@ -317,7 +318,7 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
     period_end, value, mean, limits, special_cause, point_type ... (``spc.xmr_frame`` columns)."""
     s = monthly[(monthly["area_code"] == area) & (monthly["indicator"] == indicator)].sort_values("period_end")
     if s.empty:
-        raise KeyError(f"no monthly values for {area} {indicator}")
+        raise NotFound(f"no monthly values for {area} {indicator}")
     if period_end is not None:
         s = s[s["period_end"] <= periods.month(period_end)]
     if months is not None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import perfwork as pw
 
 PACKAGE = Path(pw.__file__).parent
-FOUNDATIONS = {"perfwork.stats", "perfwork.spc", "perfwork.periods", "perfwork.vocab", "perfwork._paths"}
+FOUNDATIONS = {"perfwork.stats", "perfwork.spc", "perfwork.periods", "perfwork.vocab", "perfwork._paths", "perfwork.errors",
+               "perfwork._version"}
 
 
 def _module_name(path: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..dataset import DataError
+from ..errors import DataError, UsageError
 from ..framework import FrameworkError
 from ._common import load_dataset
 from .data import add_data_commands
@@ -26,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The one error mapping of every command: a request that cannot be met (an unknown area, option or file) is a
+# usage error, exit 2; bad input data (a file, table or YAML; the message names file, row and column) exit 1.
+# Anything else is a fault and keeps its traceback.
+USAGE_ERRORS = (UsageError, FileNotFoundError)
+DATA_ERRORS = (DataError, FrameworkError, OSError)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -36,8 +43,13 @@ def main(argv: list[str] | None = None) -> int:
                 args.level = dataset.area(args.area[0])["level"]
             return args.func(args, dataset)
         return args.func(args)
-    except (DataError, FrameworkError, KeyError, ValueError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"perfwork: error: {msg}", file=sys.stderr)
+    except USAGE_ERRORS as exc:
+        print(f"perfwork: error: {exc}", file=sys.stderr)
         return 2
+    except DATA_ERRORS as exc:
+        print(f"perfwork: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("perfwork: interrupted", file=sys.stderr)
+        return 130
 

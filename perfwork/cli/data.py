@@ -51,13 +51,19 @@ def indicator_table(table: pd.DataFrame) -> str:
 
 
 def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
+    from .. import provenance
+    from ..framework import load_framework
     from ..indicators import indicators
 
-    table = indicators(dataset, framework=args.framework, period=args.period, level=args.level,
+    fw = load_framework(args.framework)
+    table = indicators(dataset, framework=fw, period=args.period, level=args.level,
                        areas=args.area, period_end=args.period_end or "latest")
     if args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {len(table)} rows to {args.csv}")
+        run = provenance.record(dataset, fw, level=args.level, period=args.period,
+                                period_end=pd.DatetimeIndex(table["period_end"].unique()),
+                                options={"areas": args.area})
+        provenance.to_csv(table, args.csv, run)
+        print(f"wrote {len(table)} rows to {args.csv} (run record in {provenance.sidecar(args.csv).name})")
     print(indicator_table(table))
     return 0
 

@@ -149,36 +149,44 @@ def balance_lines(groups: pd.DataFrame, area: str) -> list[str]:
 
 
 def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
+    from .. import peers, provenance
+
     level = _level(args)
     codes = _areas(args, dataset)
     groups = _groups(args, dataset, level)
     if args.csv:
-        groups[groups["area_code"].isin(codes)].to_csv(args.csv, index=False)
-        print(f"wrote the group(s) of {', '.join(codes)} to {args.csv}")
+        run = provenance.record(dataset, level=level, groups=groups, peer_method=peers.groups_method(groups),
+                                options={"k": args.k, "weights": getattr(args, "weights", None),
+                                         "groups": args.groups})
+        provenance.to_csv(groups[groups["area_code"].isin(codes)], args.csv, run)
+        print(f"wrote the group(s) of {', '.join(codes)} to {args.csv} (run record in "
+              f"{provenance.sidecar(args.csv).name})")
     print("\n\n".join(peers_text(groups, code, top=args.top) for code in codes))
     return 0
 
 
 def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
-    from ..judgement import assess, exception_table, to_xlsx
+    from .. import provenance
+    from ..assessment import assess_all
+    from ..judgement import exception_table, to_xlsx
+    from ..targets import default_targets
 
     level = _level(args)
     codes = _areas(args, dataset)
     if args.targets is None:
-        targets = "demo" if dataset.name == "demo" else None
+        targets = default_targets(dataset)
     else:
         targets = None if str(args.targets).lower() in ("none", "") else args.targets
-    peers_arg = _groups(args, dataset, level) if args.groups or args.method else None
-    table = assess(dataset, area=codes[0] if len(codes) == 1 else None, period_end=args.period_end, level=level,
-                   framework=args.framework, peers=peers_arg, targets=targets, k=args.k, benchmark=args.benchmark,
-                   include_self=not args.exclude_self, overdispersion=args.overdispersion)
-    if len(codes) > 1:
-        table = table[table["area_code"].isin(codes)].reset_index(drop=True)
+    peers_arg = _groups(args, dataset, level) if args.groups else None
+    a = assess_all(dataset, level=level, period_end=args.period_end, framework=args.framework, peers=peers_arg,
+                   targets=targets, k=args.k, benchmark=args.benchmark, include_self=not args.exclude_self,
+                   overdispersion=args.overdispersion, method=args.method, cache=False)
+    table = a.for_areas(codes or None)
     if args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {len(table)} rows to {args.csv}")
+        provenance.to_csv(table, args.csv, a.run)
+        print(f"wrote {len(table)} rows to {args.csv} (run record in {provenance.sidecar(args.csv).name})")
     if args.xlsx:
-        to_xlsx(table, args.xlsx)
+        to_xlsx(table, args.xlsx, run=a.run)
         print(f"wrote {args.xlsx}")
     if not codes and not args.all:
         exc = table[table["exception"]]
@@ -191,4 +199,5 @@ def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
                                 "why": top["reasons"]}).to_string(index=False))
         return 0
     print(exception_table(table, all_rows=args.all))
+    print(f"Run: {a.run.summary()}")
     return 0
