@@ -113,16 +113,24 @@ def synthetic(z: np.ndarray, cw: np.ndarray, order: np.ndarray, k: int,
     return members, weights
 
 
-def best_possible(z: np.ndarray, cw: np.ndarray) -> np.ndarray:
+def best_possible(z: np.ndarray, cw: np.ndarray, cap: float | None = None) -> np.ndarray:
     """Per area, the smallest RMS gap any group can reach: the distance from the area to the convex hull of all
-    the other areas (any non-negative weights summing to 1). Above ``FAIR`` no group can match the area."""
+    the other areas (any non-negative weights summing to 1). Above ``FAIR`` no group can match the area.
+    With ``cap`` = 1/k no weight may exceed it: a floor no group of k equally weighted members can beat."""
+    from scipy.optimize import lsq_linear
+
     y = _scaled(z, cw)
     n = len(y)
     out = np.empty(n)
     for a in range(n):
-        others = np.delete(np.arange(n), a)
-        diff = y[others] - y[a]
-        out[a] = np.sqrt(((_simplex_ls(diff) @ diff) ** 2).sum())
+        diff = np.delete(y, a, axis=0) - y[a]
+        if cap is None:
+            w = _simplex_ls(diff)
+        else:
+            big = 1e2 * max(1.0, float(np.abs(diff).max()))
+            rows = np.vstack([diff.T, np.full((1, len(diff)), big)])
+            w = lsq_linear(rows, np.r_[np.zeros(diff.shape[1]), big], bounds=(0, cap), method="bvls").x
+        out[a] = np.sqrt(((w @ diff) ** 2).sum())
     return out
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
+import perfwork as pw
 from perfwork import balance, peers
 from perfwork.cli import build_parser
 from perfwork.dataset import Dataset
@@ -201,3 +202,27 @@ def test_real_national_characteristics():
     z = (z - z.mean()) / z.std(ddof=0)
     gap = z.loc[cipfa["peer_code"]].mean() - z.loc["E08000009"]
     assert row["members"] == 15 and row["balance_rms"] == pytest.approx(np.sqrt((gap ** 2).mean()))
+
+
+def test_floors(groups, z):
+    """No group beats the convex-hull floor, and no group of k equal members beats the capped floor."""
+    cw = np.ones(z.shape[1])
+    capped = balance.best_possible(z.to_numpy(), cw, cap=1 / 15)
+    hull = peers.balance_table(groups["balanced"])["balance_best"].to_numpy()
+    for method in ("nearest", "balanced"):
+        r = peers.balance_table(groups[method])["balance_rms"].to_numpy()
+        assert (capped <= r + 1e-6).all()
+    assert (hull <= capped + 1e-6).all()
+
+
+def test_method_is_an_assessment_option(ds):
+    t = pw.assess(ds, area="DK-C0123", method="nearest", targets=None)
+    assert "k=15 nearest" in t.attrs["method"]["groups"]
+    assert t.attrs["method"]["balance"] == "balance " + _note(peers.most_similar(ds, method="nearest"), "DK-C0123")
+    t = pw.assess(ds, area="DK-C0123", targets=None)                   # the default: balanced
+    assert "(balanced)" in t.attrs["method"]["groups"]
+    assert t.attrs["method"]["balance"] == "balance " + _note(peers.most_similar(ds), "DK-C0123")
+
+
+def _note(groups: pd.DataFrame, area: str) -> str:
+    return peers.balance_table(groups).set_index("area_code").loc[area, "balance_note"]
