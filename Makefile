@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DEMO_AREA ?= DK-C0001
+DEMO_LOG  ?= data/decisions-demo.sqlite
 
 .PHONY: demo test lint env bench demo-data clean
 
@@ -16,10 +17,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 env: $(VENV)/.installed
 
-# The main job on the embedded demo data: an area's indicator summary, then its assessment against its peers.
+# The main job on the embedded demo data: an area's indicator summary, then its assessment against its peers;
+# then the demo boards' decisions (seeded once, into the git-ignored demo log) and whether they worked.
 demo: env
 	$(PY) -m perfwork.cli indicators --area $(DEMO_AREA)
 	$(PY) -m perfwork.cli assess --area $(DEMO_AREA)
+	$(PY) -m perfwork.cli decisions seed-demo --log $(DEMO_LOG)
+	$(PY) -m perfwork.cli decisions review --log $(DEMO_LOG)
 
 demo-data: env
 	$(PY) -m perfwork.cli demo-data

@@ -4,11 +4,12 @@
     ds = pw.load_demo()                                  # the synthetic Demo Kingdom
     pw.indicators(ds, "national", period="rolling12")    # values and 95% limits per area
     pw.assess(ds, area="DK-C0001")                       # peers, trend, SPC, targets, exceptions
+    pw.decisions.review(ds, log)                         # did the board's actions work?
 """
 
 from __future__ import annotations
 
-from . import peers, periods, spc, stats, targets, trends, vocab
+from . import decisions, peers, periods, spc, stats, targets, trends, vocab
 from ._version import __version__
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
@@ -17,6 +18,15 @@ from .indicators import indicators
 from .judgement import assess, to_xlsx
 from .peers import load_groups, most_similar
 from .targets import load_targets
+
+
+def __getattr__(name):
+    # pw.batch needs the notebook extras (papermill, nbclient); imported on first use only
+    if name == "batch":
+        import importlib
+
+        return importlib.import_module(".batch", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_demo() -> Dataset:
@@ -53,4 +63,6 @@ __all__ = [
     "assess", "assess_all", "Assessment", "most_similar", "load_groups", "load_targets", "to_xlsx",
     # the modules a notebook reaches into
     "stats", "spc", "peers", "trends", "targets", "periods", "vocab",
+    # managing: the decision and action log
+    "decisions",
 ]

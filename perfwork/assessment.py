@@ -92,7 +92,8 @@ class Assessment:
         out = self._areas.get(code)
         if out is None:
             out = self.table.take(self._rows[code]).reset_index(drop=True)
-            out.attrs = dict(self.table.attrs)
+            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                           self.groups)}
             self._areas[code] = out
         return out.copy(deep=False)
 
@@ -136,7 +137,8 @@ class Assessment:
             return self.table
         codes = [self._code(a) for a in ([areas] if isinstance(areas, str) else areas)]
         out = self.table[self.table["area_code"].isin(codes)].reset_index(drop=True)
-        out.attrs = dict(self.table.attrs)
+        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                       self.groups)}
         return out
 
     def to_csv(self, path: str | Path, areas=None) -> Path:

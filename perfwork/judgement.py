@@ -271,26 +271,39 @@ def _gaps(j: _Judged) -> None:
                        "of change: (value - value 12 months before) / 12 per month")
 
 
-def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
-    """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
+# Judgements whose method text can differ by row (e.g. the trend test of proportions): the table-level text is
+# that of its first row, and the columns hold every row's.
+FIRST_ROW_METHODS = {"benchmark": "benchmark_method", "band": "band_method", "spc": "spc_method",
+                     "trend": "trend_method"}
+
+
+def method_texts(rows: pd.DataFrame, base: dict[str, str],
+                 groups: pd.DataFrame | None = None) -> dict[str, str]:
+    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``, and with
+    ``groups`` the balance of the groups of the areas in ``rows`` (one area: its group's, in words)."""
     def first(name):
-        v = out[name].dropna() if name in out.columns else pd.Series(dtype=object)
+        v = rows[name].dropna() if name in rows.columns else pd.Series(dtype=object)
         return str(v.iloc[0]) if len(v) else ""
 
-    judged = groups[groups["area_code"].isin(out["area_code"])]
-    return {
-        "groups": _peers.groups_method(groups),
-        "balance": _peers.balance_summary(_peers.balance_table(judged)),
-        "benchmark": first("benchmark_method"),
-        "band": first("band_method"),
+    out = {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+    if groups is not None:
+        judged = groups[groups["area_code"].isin(rows["area_code"])]
+        out["balance"] = _peers.balance_summary(_peers.balance_table(judged))
+    return out
+
+
+def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
+    """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
+    return method_texts(out, {
+        "groups": _peers.groups_method(groups), "balance": "",
+        "benchmark": "", "band": "",
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
-        "spc": first("spc_method"),
-        "trend": first("trend_method"),
+        "spc": "", "trend": "",
         "target": _targets.RAG_RULE.format(tol="tolerance_pct (default 5%)"),
         "gap": gap_method,
         "exception": rule_txt,
         "priority": PRIORITY_RULE,
-    }
+    }, groups)
 
 
 def _take(v, pos: np.ndarray, n: int):

@@ -952,3 +952,16 @@ def judge(significance, polarity) -> np.ndarray:
         reading = stats.significance_reading(pd.Series(s_uni, dtype="object"), None if pd.isna(p) else p)
         table[i, :-1] = reading.astype(object).where(reading.notna(), incomplete).to_numpy()
     return table[p_code, s_code]
+
+
+# ---------------------------------------------------------------------------------------------------- spread
+def spread(values: pd.DataFrame, members) -> pd.DataFrame:
+    """The range and quartiles of a group's values, per indicator (for spine charts): ``values`` an
+    ``indicators()`` or assessment frame at one period end, ``members`` the area codes of the group (the area
+    and its peers). Columns indicator, n, min, q25, median, q75, max: numpy's linear rule, as ``compare``'s best
+    quartile; descriptive, not a test."""
+    v = values[values["area_code"].isin(list(members)) & values["value"].notna()]
+    g = v.groupby("indicator", sort=False)["value"]
+    out = pd.DataFrame({"n": g.size(), "min": g.min(), "q25": g.quantile(0.25), "median": g.median(),
+                        "q75": g.quantile(0.75), "max": g.max()})
+    return out.reset_index()

@@ -53,7 +53,7 @@ def parse(value, what: str = "period end") -> Period:
     s = value.strip()
     fy = _financial_year(s)
     m = _MONTH.fullmatch(s)
-    if m and not (fy and int(m.group(2)) > 12):  # "2023-24" is a financial year, "2023-12" a month
+    if m and not (fy and fy[1] == fy[0] + 1 and int(m.group(2)) > 12):  # "2023-24" a year, "2023-12" a month
         year, month, day = int(m.group(1)), int(m.group(2)), m.group(3)
         if not 1 <= month <= 12:
             raise PeriodError(f"{what} {value!r}: month {month} is not 1 to 12; {EXPECTED}")
@@ -79,7 +79,7 @@ def _financial_year(s: str) -> tuple[int, int] | None:
     if not m:
         return None
     start, end_y = int(m.group(1)), int(m.group(2))
-    return start, end_y if end_y >= 1000 else (start // 100) * 100 + end_y
+    return start, end_y if end_y >= 1000 else (start + 1) // 100 * 100 + end_y
 
 
 def month(value, what: str = "period end") -> pd.Timestamp:

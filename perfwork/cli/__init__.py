@@ -9,9 +9,12 @@ import sys
 from ..errors import DataError, UsageError
 from ..framework import FrameworkError
 from ._common import load_dataset
+from .batch import add_batch_commands
 from .data import add_data_commands
+from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
+from .report import add_report_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_peers_commands(sub)
     add_assess_commands(sub)
+    add_batch_commands(sub)
+    add_report_commands(sub)
+    add_decisions_commands(sub)
     return parser
 
 
