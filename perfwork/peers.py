@@ -45,7 +45,8 @@ For every area, indicator and period the group members' numerators and denominat
   A group with unequal member weights (``weight`` column, e.g. "synthetic") has the weighted pooled benchmark
   sum(w x numerator) / sum(w x denominator) (or the weighted mean of values); the area itself, when included,
   counts as one member of k + 1 (weight 1 / (k + 1), the peers' weights scaled by k / (k + 1)), as in an
-  unweighted group. The ``benchmark_method`` column says which.
+  unweighted group. The ``benchmark_method`` column says which. The band, rank and quartiles stay over the
+  members unweighted (descriptive: every member counts once).
 - significance: the PHE convention, the area's own 95% and 99.8% confidence limits against the benchmark
   (``High (0.001)``, ``High (0.025)``, ``Low (0.001)``, ``Low (0.025)``, ``Not significant``), read with the
   indicator's polarity as better / worse / similar (or higher / lower when there is no judgement). Optionally

@@ -112,6 +112,7 @@ def test_weighted_benchmark(ds, groups):
     r12 = indicators(ds, period="rolling12", period_end="latest")
     inc = peers.compare(r12, g)
     exc = peers.compare(r12, g, include_self=False)
+    mean = peers.compare(r12, g, benchmark="mean")
     assert inc["benchmark_method"].str.startswith("weighted pooled MSG benchmark").all()
     vals = r12[r12["indicator"] == "violence"].set_index("area_code")
     for area in ("DK-C0123", "DK-C0200"):
@@ -126,6 +127,8 @@ def test_weighted_benchmark(ds, groups):
         sel = lambda t: t[(t["area_code"] == area) & (t["indicator"] == "violence")]["benchmark"].iloc[0]  # noqa: E731
         assert sel(exc) == pytest.approx(expect_exc, rel=1e-12)
         assert sel(inc) == pytest.approx(expect_inc, rel=1e-12)
+        values = np.r_[vals.loc[area, "value"], vals.loc[rows["peer_code"], "value"].to_numpy()]
+        assert sel(mean) == pytest.approx((wi * values).sum() / wi.sum(), rel=1e-12)
 
 
 def test_equal_weights_give_the_plain_benchmark(ds, groups):
