@@ -31,10 +31,10 @@ import time
 
 import numpy as np
 import pandas as pd
+from perfwork.indicators import indicators
 
 from perfwork import balance, peers
 from perfwork.framework import load_framework
-from perfwork.indicators import indicators
 from perfwork.sources import demo
 
 FALSE_ALARM_BELOW = 0.05

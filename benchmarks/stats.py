@@ -8,7 +8,7 @@
 2. ``perfwork.spc.xmr_frame`` over 300 areas x 20 indicators x 60 months = 6,000 series and
    360,000 points (goal <= 2 s), plus ``xmr_summary`` for the icons.
 
-Timings are the best of a few repeats after one warm-up call.
+Timings are the best of a few repeats after one warm-up call; exits 1 when a goal is missed.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def wilson_floor(x: np.ndarray, n: np.ndarray, z: float = 1.959963984540054) -> 
     return (2.0 * x + z2 - root) / den, (2.0 * x + z2 + root) / den
 
 
-def main() -> None:
+def main() -> int:
     rng = np.random.default_rng(2024)
     n_areas = 1_000_000
     # crime-shaped: populations 1k-300k, rates 0.01-50 per 1,000, so some counts fall below 10
@@ -82,7 +82,11 @@ def main() -> None:
           f"({k:,} series, {len(df):,} points): {t_frame:.3f} s  (goal <= 2 s)")
     print(f"  xmr_summary (variation / assurance icons for {len(summary):,} series): {t_summary:.3f} s")
     print("  variation icons:", summary["variation"].value_counts().to_dict())
+    missed = [what for what, t, goal in (("rate_ci", t_rate, 1.0), ("xmr_frame", t_frame, 2.0)) if t > goal]
+    if missed:
+        print(f"goal NOT met: {', '.join(missed)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

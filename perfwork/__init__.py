@@ -14,10 +14,10 @@ from ._version import __version__
 from .assessment import Assessment, assess_all
 from .dataset import DataError, Dataset
 from .framework import Framework, FrameworkError, Indicator, load_framework
-from .indicators import indicators
 from .judgement import assess, to_xlsx
 from .peers import load_groups, most_similar
 from .targets import load_targets
+from .values import indicators
 
 
 def __getattr__(name):

@@ -31,10 +31,10 @@ from . import periods, provenance
 from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
-from .errors import NotFound, UsageError
+from .errors import NotFound
 from .framework import Framework, load_framework
-from .indicators import indicators
 from .provenance import RunRecord
+from .values import indicators
 
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
@@ -77,13 +77,10 @@ class Assessment:
     def _code(self, area: str) -> str:
         if area in self._rows:
             return area
-        row = self.dataset.area(area)
-        if row["level"] != self.level:
-            raise UsageError(f"{row['area_code']} ({row['area_name']}) is a {row['level']}; this assessment is of "
-                             f"{self.level}s")
-        if row["area_code"] not in self._rows:
-            raise NotFound(f"{row['area_code']} is not in this assessment")
-        return row["area_code"]
+        code = _judgement.area_code(self.dataset, area, self.level)
+        if code not in self._rows:
+            raise NotFound(f"{code} is not in this assessment")
+        return code
 
     def for_area(self, area: str) -> pd.DataFrame:
         """One area's rows (code or name), in the assessment's order: exceptions first by priority; the same

@@ -206,6 +206,8 @@ class Dataset:
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
+        """Long on purpose: the tables are checked in dependency order (areas first, then what refers to
+        them) in one visible sequence."""
         o = self.origin
         areas = _require_columns(self.areas.reset_index(drop=True), "areas", o)
         for col in ("area_code", "area_name", "level"):

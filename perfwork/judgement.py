@@ -44,8 +44,8 @@ from .dataset import Dataset
 from .errors import UsageError
 from .frames import as_object, index_of, polarity_sign, row_keys
 from .framework import load_framework
-from .indicators import indicators
 from .provenance import RunRecord
+from .values import indicators
 from .vocab import PeerJudgement, Significance, SpcVariation, TargetStatus, Travel
 
 LEVELS = ("csp", "force")
@@ -116,7 +116,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     if level not in LEVELS:
         raise UsageError(f"level {level!r}: assess works for {' and '.join(LEVELS)}")
     fw = load_framework(framework)
-    code = _area_code(dataset, area, level)
+    code = area_code(dataset, area, level)
     r12 = _given(values, "rolling12", fw, level)
     if r12 is None:
         r12 = indicators(dataset, fw, period="rolling12", level=level)
@@ -184,7 +184,8 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
 TARGET_COLUMNS = ["target", "target_value", "trajectory", "projection", "target_status", "target_rule"]
 
 
-def _area_code(dataset: Dataset, area, level: str) -> str | None:
+def area_code(dataset: Dataset, area, level: str) -> str | None:
+    """The code of ``area`` (code or name), which must be of ``level``; None for None."""
     if area is None:
         return None
     row = dataset.area(area)

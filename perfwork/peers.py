@@ -444,6 +444,8 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
     ``k`` keeps only each area's first k peers. With ``dataset`` every code must be an area of ``level``.
     Self-pairs, duplicate pairs, blank and unknown codes raise ``PeerGroupError`` naming the file, row and
     column. Returns the ``most_similar`` shape (distance is NaN) with a ``source`` column.
+
+    Long on purpose: the checks run in the order a reader fixes a file, each naming its row and column.
     """
     path = Path(path)
     if not path.exists():
@@ -712,7 +714,11 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
 
 def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
                    overdispersion: str = "none") -> tuple[np.ndarray, dict]:
-    """The work of ``compare``: (mask of the rows of ``values`` compared, {column: array for those rows})."""
+    """The work of ``compare``: (mask of the rows of ``values`` compared, {column: array for those rows}).
+
+    Long on purpose: one vectorised pass whose [group, member, cell] arrays feed the benchmark, band, rank and
+    significance alike.
+    """
     if benchmark not in BENCHMARKS:
         raise ValueError(f"benchmark {benchmark!r}: expected one of {', '.join(BENCHMARKS)}")
     if overdispersion not in OVERDISPERSION:

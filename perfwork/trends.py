@@ -154,6 +154,9 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     spc_shift (a 7-point shift anywhere on the chart up to the period end), spc_signals (special-cause points
     in the 12 months to the period end), spc_trial (fewer than 13 points), spc_improvement, spc_assurance and
     spc_method.
+
+    Long on purpose: one vectorised pass over every series at once (the value matrix, the charts, reading them
+    at each period end) whose steps share a dozen arrays.
     """
     if mode not in ("chart", "asof"):
         raise ValueError(f"mode {mode!r}: expected 'chart' or 'asof'")

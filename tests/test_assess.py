@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from perfwork import judgement, peers
-from perfwork.indicators import indicators
 from perfwork.sources import demo
+from perfwork.values import indicators
 
 A = judgement
 S = demo.STORIES
@@ -205,11 +205,17 @@ def _parser():
     return parser
 
 
-def test_cli_help():
-    for cmd in ("peers", "assess"):
+def test_cli_help(capsys):
+    """Each command's help says what it does and names the options a user needs."""
+    wanted = {"peers": ["Most Similar Group", "--groups", "--weights", "--k", "--csv"],
+              "assess": ["Most Similar Group", "--period-end", "--targets", "--benchmark", "--overdispersion",
+                         "--xlsx", "exceptions"]}
+    for cmd, words in wanted.items():
         with pytest.raises(SystemExit) as e:
             _parser().parse_args([cmd, "--help"])
         assert e.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert all(w in text for w in words), (cmd, [w for w in words if w not in text])
 
 
 def test_cli_peers_and_assess(ds, capsys, tmp_path):

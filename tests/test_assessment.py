@@ -45,7 +45,7 @@ def test_for_area_equals_assess_for_that_area(ds, csp, force, level, area):
 def test_for_area_by_name_and_clear_errors(ds, csp):
     name = ds.area("DK-C0042")["area_name"]
     pd.testing.assert_frame_equal(csp.for_area(name), csp.for_area("DK-C0042"))
-    with pytest.raises(UsageError, match="DK-F21 .* is a force; this assessment is of csps"):
+    with pytest.raises(UsageError, match=r"DK-F21 .* is a force, not a csp; pass level='force'"):
         csp.for_area("DK-F21")
     with pytest.raises(KeyError, match="no area with code or name 'DK-C9999'"):
         csp.for_area("DK-C9999")

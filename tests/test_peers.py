@@ -252,7 +252,7 @@ def test_fast_quantiles_match_numpy():
 # ---------------------------------------------------------------------------------------------------- demo stories
 @pytest.fixture(scope="module")
 def latest(ds):
-    from perfwork.indicators import indicators
+    from perfwork.values import indicators
 
     return indicators(ds, period="rolling12", period_end="latest")
 

@@ -174,7 +174,7 @@ def test_progress_by_hand():
 
 
 def test_demo_target_stories(ds):
-    from perfwork.indicators import indicators
+    from perfwork.values import indicators
 
     tg = T.load_targets("demo", framework="national", dataset=ds)
     v = indicators(ds, period="rolling12", areas=[S["burglary_surge"], S["improving"], S["recording_change"]])

@@ -9,8 +9,8 @@ from conftest import small_tables
 
 from perfwork import stats, trends
 from perfwork.dataset import Dataset
-from perfwork.indicators import indicators
 from perfwork.sources import demo
+from perfwork.values import indicators
 
 S = demo.STORIES
 LATEST = pd.Timestamp("2026-03-01")

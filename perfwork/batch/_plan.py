@@ -14,11 +14,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from ..errors import UsageError
+
 AREA_PARAMETERS = ("AREA", "FORCE")  # the parameter a notebook takes its area in, first found wins
 AREA_LEVELS = ("csp", "force")  # what --areas all means: every CSP and every force
 
 
-class BatchError(ValueError):
+class BatchError(UsageError):
     """A batch that cannot start: a misspelt parameter, an unknown area, a notebook without parameters."""
 
 

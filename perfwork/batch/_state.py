@@ -369,7 +369,8 @@ class _Shell:
     """IPython's own configurable state: display formatters, event callbacks, transformers, magics, traits."""
 
     def take(self, shell):
-        self.traits = {obj: {n: getattr(obj, n) for n in obj.trait_names(config=True)} for obj in self._configurables(shell)}
+        self.traits = {obj: {n: getattr(obj, n) for n in obj.trait_names(config=True)}
+                       for obj in self._configurables(shell)}
         formatters = shell.display_formatter.formatters.values()
         self.printers = [(f, dict(f.type_printers), dict(f.deferred_printers)) for f in formatters]
         self.events = {name: list(cbs) for name, cbs in shell.events.callbacks.items()}

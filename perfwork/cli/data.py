@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 
 from ..dataset import Dataset
-from ..indicators import PERIODS
+from ..values import PERIODS
 from ._common import add_data_options
 
 
@@ -53,7 +53,7 @@ def indicator_table(table: pd.DataFrame) -> str:
 def cmd_indicators(args: argparse.Namespace, dataset: Dataset) -> int:
     from .. import provenance
     from ..framework import load_framework
-    from ..indicators import indicators
+    from ..values import indicators
 
     fw = load_framework(args.framework)
     table = indicators(dataset, framework=fw, period=args.period, level=args.level,

@@ -443,7 +443,10 @@ def _plant_stories(lam: np.ndarray, idx: dict[str, int], cats: list[str], in_vf:
 def _crime_model(seed: int) -> dict:
     """The generator's model: geography, characteristics, populations and every CSP's expected monthly count
     per category, with (``lam``) and without (``demand``) its force and area effects and planted stories.
-    Also the two random streams still to be drawn from (counts, outcomes) and the outcome-rate effects."""
+    Also the two random streams still to be drawn from (counts, outcomes) and the outcome-rate effects.
+
+    Long on purpose: the recipe in order (geography, characteristics, population, effects, rates, stories), so
+    the seed's random draws happen in one visible order; ``generate`` draws the counts and outcomes from it."""
     # Independent streams, so that changing one part of the model does not reshuffle the others.
     r_area, r_effects, r_counts, r_outcomes = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     geo = _geography()

@@ -319,6 +319,9 @@ def funnel_limits(count: Any = None, denominator: Any = None, kind: str = "rate"
     of :func:`overdispersion`, widened to sqrt(s^2 + tau^2), at ``at`` or on a 100-point
     denominator grid. The result's ``attrs`` carry overdispersion_applied, phi, tau2, k, benchmark;
     the ``method`` column says which limits were drawn.
+
+    Long on purpose: it mirrors PHEindicatormethods' calculate_funnel_limits argument by argument, to be read
+    against it.
     """
     if kind not in ("rate", "proportion", "ratio"):
         raise ValueError(f"kind must be 'rate', 'proportion' or 'ratio'; got {kind!r}")

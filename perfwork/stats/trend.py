@@ -48,6 +48,9 @@ def trend_marker(data: pd.DataFrame, year: str = "year", kind: str = "other", va
     calculated"), recent_trend_reason, significance (chi^2), gradient (slope per year),
     trend_marker (with polarity: e.g. "Increasing and getting better"; "none" / None keeps the
     direction only). Years are used as given (gaps are real gaps). Not for monthly data.
+
+    Long on purpose: it follows PHE's assign_trend_markers step by step, checks in the same precedence, to be
+    read against it.
     """
     if kind not in ("proportion", "other"):
         raise ValueError(f"kind must be 'proportion' or 'other'; got {kind!r}")

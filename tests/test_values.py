@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import perfwork as pw
 from perfwork.dataset import Dataset
-from perfwork.indicators import indicators, population_year, windows
+from perfwork.values import indicators, population_year, windows
 
 
 def _monthly(ds: Dataset, measures, areas=None) -> pd.DataFrame:
