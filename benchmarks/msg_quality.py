@@ -31,11 +31,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from perfwork.indicators import indicators
 
 from perfwork import balance, peers
 from perfwork.framework import load_framework
 from perfwork.sources import demo
+from perfwork.values import indicators
 
 FALSE_ALARM_BELOW = 0.05
 MISS_ABOVE = 0.20

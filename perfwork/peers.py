@@ -76,6 +76,7 @@ from .vocab import PeerJudgement
 PARAMETERS = _paths.shipped_parameters()
 WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"  # the shipped weight sets; a project's own come first (_paths)
 DEFAULT_K = {"csp": 15, "force": 7, "region": 3, "nation": 1}
+MIN_PEERS = 5  # peers with data a benchmark needs (the area itself never counts)
 GROUP_COLUMNS = ("area_code", "peer_code", "rank", "distance")
 METHODS = ("nearest", "balanced", "synthetic")
 DEFAULT_METHOD = "balanced"
@@ -156,6 +157,22 @@ def weight_set(name_or_path: str | Path | dict | None = None) -> tuple[dict[str,
     return clean, {str(k): str(v) for k, v in tr.items()}, label
 
 
+def _weight_set_names() -> list[str]:
+    wfile = _paths.weights_file()
+    doc = yaml.safe_load(wfile.read_text(encoding="utf-8")) if wfile.exists() else {}
+    return list((doc or {}).get("sets") or {})
+
+
+def weight_sets_for(variables) -> list[str]:
+    """The named weight sets (``parameters/msg_weights.yaml``) whose characteristics all exist in ``variables``."""
+    out = []
+    for name in _weight_set_names():
+        w, tr, _ = weight_set(name)
+        if (w or tr) and set(w) | set(tr) <= set(variables):
+            out.append(name)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------- build
 def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.DataFrame, str]:
     if level not in LEVELS:
@@ -204,15 +221,24 @@ def _level_characteristics(dataset: Dataset, level: str, variables) -> tuple[pd.
     return x.astype("float64"), note
 
 
+def areas_with_data(dataset: Dataset, level: str) -> list[str]:
+    """The areas of ``level`` with any counts (at or below them)."""
+    anc = dataset.ancestors(level)
+    have = set(dataset.counts["area_code"].astype(str))
+    return sorted(set(anc.loc[anc["area_code"].isin(have), "ancestor"]))
+
+
 def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights=None,
-                 level: str = "csp", method: str | None = None) -> pd.DataFrame:
+                 level: str = "csp", method: str | None = None, among=None) -> pd.DataFrame:
     """Most Similar Groups: for every area of ``level``, a group of ``k`` other areas like it.
 
     ``method`` (``METHODS``; default ``DEFAULT_METHOD``): "nearest", the k nearest areas by weighted z-score
     distance; "balanced", k areas chosen among the 6k nearest so that their mean characteristics match the
     area's (``balance.balanced``); "synthetic", non-negative weights summing to 1 over at most k of them
     whose weighted mean matches the area (``balance.synthetic``; the benchmark is then the weighted pooled
-    rate). Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, ``weight``
+    rate). ``among``: build the groups only among these areas (e.g. ``areas_with_data``; the method says so).
+    When the level has fewer areas than the default k needs, k is the number of other areas and the method says
+    so. Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, ``weight``
     (the member's weight, summing to 1 over the group; 1/k unless synthetic), k, level, area_name,
     peer_name, ``contrib_<variable>`` (that characteristic's share of distance^2, before taking the square
     root: the contributions add up to distance^2) and the group's balance (``BALANCE_COLUMNS``, the same on
@@ -223,19 +249,26 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     if method not in METHODS:
         raise ValueError(f"method {method!r}: expected one of {', '.join(METHODS)}")
     x, note = _level_characteristics(dataset, level, variables)
+    if among is not None:
+        x = x[x.index.isin(set(among))]
+        note += f"only the {len(x)} {level}s with data, "
     variables = list(x.columns)
     n = len(x)
     if n < 2:
         raise PeerGroupError(f"{dataset.name}: level {level!r} has only {n} area ({x.index[0]}); a level with fewer "
                              f"than 2 areas has no peers to compare with")
+    short = ""
+    if k is None and DEFAULT_K[level] > n - 1:
+        short = f" (not {DEFAULT_K[level]}: only {n} {level}s)"
     k = min(DEFAULT_K[level], n - 1) if k is None else int(k)
     if k < 1 or k > n - 1:
         raise UsageError(f"k={k}: expected 1 to {n - 1} (there are {n} areas at level {level!r})")
     wset, transforms, wtxt = weight_set(weights)
     unknown = [v for v in list(wset) + list(transforms) if v not in variables]
     if unknown:
-        raise PeerGroupError(f"weights name characteristic(s) not in use: {', '.join(unknown)}; "
-                             f"in use: {', '.join(variables)}")
+        raise PeerGroupError(f"{wtxt} name characteristic(s) this dataset does not have: {', '.join(unknown)}; "
+                             f"available: {', '.join(variables)} (weight sets for them: "
+                             f"{', '.join(weight_sets_for(variables)) or 'none'}; or pass a dict or YAML file)")
     w = np.array([wset.get(v, 1.0) for v in variables])
     vals = x.to_numpy().copy()
     for v in transforms:
@@ -290,11 +323,12 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     out = _with_balance(out, bal)
     if transforms:
         wtxt += ", " + ", ".join(f"{how} {v}" for v, how in transforms.items())
-    how = {"nearest": f"k={k} nearest",
-           "balanced": f"k={k} chosen among the {min(n - 1, _balance.CANDIDATES * k)} nearest so that the group's "
-                       f"mean characteristics match the area's (balanced)",
-           "synthetic": f"synthetic-control weights over at most k={k} of the "
-                        f"{min(n - 1, _balance.CANDIDATES * k)} nearest (weighted benchmark)"}[method]
+    pool = min(n - 1, _balance.CANDIDATES * k)
+    how = {"nearest": f"k={k}{short} nearest",
+           "balanced": f"k={k}{short} chosen among the {pool} nearest so that the group's mean characteristics "
+                       f"match the area's (balanced)",
+           "synthetic": f"synthetic-control weights over at most k={k}{short} of the {pool} nearest "
+                        f"(weighted benchmark)"}[method]
     out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
                            f"({note}{wtxt}), Euclidean distance, {how} (own group, area excluded); "
                            + balance_summary(bal))
@@ -409,11 +443,10 @@ def _layout(columns) -> tuple[dict, str | None, str | None]:
     return cols, a_col, p_col
 
 
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig", **kw)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise PeerGroupError(f"{path}: not a readable CSV ({exc})") from None
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The file as strings, by the rules of every tidy file (``perfwork.sources.tidy``)."""
+    from .sources import tidy
+    return tidy.read_frame(path, error=PeerGroupError)
 
 
 def groups_layout(path: str | Path) -> str:
@@ -422,7 +455,7 @@ def groups_layout(path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no peer-group file at {path}")
-    _, a_col, p_col = _layout(_read_csv(path, nrows=0).columns)
+    _, a_col, p_col = _layout(_read_csv(path).columns)
     if a_col is None:
         return "unknown"
     return "pairs" if p_col is not None else "list"
@@ -681,14 +714,17 @@ def _codes(values: pd.DataFrame) -> tuple[np.ndarray, pd.Index, np.ndarray, int]
 
 
 def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
-            overdispersion: str = "none") -> pd.DataFrame:
+            overdispersion: str = "none", min_peers: int = MIN_PEERS) -> pd.DataFrame:
     """Compare every area with its peer group, for every indicator and period in ``values``.
 
     ``values`` is an ``indicators()`` frame (any periods, any number of period ends); ``groups`` an
     (area, peer) table from ``most_similar`` or ``load_groups``. Returns the rows of ``values`` for areas that
     have a group, with:
 
-    - ``peers_n`` (members with a value that enter the benchmark), ``benchmark``, ``benchmark_method``;
+    - ``peers_n`` (members with a value that enter the benchmark), ``peers_with_data`` (peers other than the area
+      with a value) of ``group_k``; with fewer than ``min_peers`` peers with data (default 5; the area is never
+      its own benchmark) there is no benchmark, band or rank test: ``peer_judgement`` "too few peers with data";
+    - ``benchmark``, ``benchmark_method``;
     - ``band_mean``, ``band_lower``, ``band_upper`` (mean +/- 1 sample SD of members' values, iQuanta style,
       descriptive) and ``band_method``;
     - ``significance`` (PHE label), ``peer_judgement`` (better / worse / similar, higher / lower for
@@ -704,7 +740,7 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
       as with "none"). "auto" applies it when k*phi exceeds the chi-squared 95% point on k-1 degrees of
       freedom, "always" whenever tau^2 > 0. ``significance_method`` says, row by row, which test was used.
     """
-    mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion)
+    mask, cols = compare_arrays(values, groups, benchmark, include_self, overdispersion, min_peers)
     out = values[mask].reset_index(drop=True) if not mask.all() else values.reset_index(drop=True)
     for c, v in cols.items():
         out[c] = v
@@ -713,7 +749,7 @@ def compare(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled
 
 
 def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = "pooled", include_self: bool = True,
-                   overdispersion: str = "none") -> tuple[np.ndarray, dict]:
+                   overdispersion: str = "none", min_peers: int = MIN_PEERS) -> tuple[np.ndarray, dict]:
     """The work of ``compare``: (mask of the rows of ``values`` compared, {column: array for those rows}).
 
     Long on purpose: one vectorised pass whose [group, member, cell] arrays feed the benchmark, band, rank and
@@ -752,7 +788,9 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
     mult = np.where(is_count, 1.0, num("multiplier")[first])
 
     V, N, D = dense(num("value")), dense(num("numerator")), dense(num("denominator"))
-    D[:, is_count] = np.where(np.isnan(N[:, is_count]), np.nan, 1.0)
+    # a count's exposure: 1, or the share of its months with data when annualised (indicators(partial=))
+    D[:, is_count] = np.where(np.isnan(N[:, is_count]), np.nan, np.where(np.isnan(D[:, is_count]), 1.0,
+                                                                          D[:, is_count]))
     ok = ~np.isnan(V) & ~np.isnan(N) & ~np.isnan(D)
     V = np.where(ok, V, np.nan)
     N = np.where(ok, N, 0.0)
@@ -780,6 +818,13 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
             bm = (np.where(np.isnan(vb), 0.0, vb) * wv).sum(axis=1) / wv.sum(axis=1)
         bm = np.where(n_members > 0, bm, np.nan)
 
+    # Too few peers with data (the area itself never counts): no benchmark, band or comparison at all.
+    with_data = (~np.isnan(V[full[:, 1:]])).sum(axis=1)           # [group, cell]
+    group_k = (full[:, 1:] < len(codes)).sum(axis=1)              # [group]
+    few = with_data < max(int(min_peers), 1)
+    bm = np.where(few, np.nan, bm)
+    b_mean, b_sd = np.where(few, np.nan, b_mean), np.where(few, np.nan, b_sd)
+
     vf = V[full]                                         # self + peers
     own = V[a_pos]                                       # [group, cell]
     low_good = pol == "low_is_good"
@@ -790,11 +835,14 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         quartile = np.ceil(4 * rank / size)
         q25, q75 = _quantiles(vf, size, (0.25, 0.75))
     best_q = np.where(low_good[None, :], q25, np.where((pol == "high_is_good")[None, :], q75, np.nan))
+    best_q, quartile, rank = (np.where(few, np.nan, x) for x in (best_q, quartile, rank))
 
     take = lambda arr: arr[g_row, c_row_m]  # noqa: E731
     cols: dict = {}
     value = num("value")[mask]
     cols["peers_n"] = take(n_members).astype("int64")
+    cols["peers_with_data"] = take(with_data).astype("int64")
+    cols["group_k"] = group_k[g_row]
     cols["benchmark"] = take(bm)
     gtxt = short_groups_method(groups)
     bench_txt = (("pooled MSG benchmark" if benchmark == "pooled" else "mean of MSG members' values")
@@ -827,8 +875,10 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
         cols["od_applied"] = applied
         cols["tau2"] = tau2
     sig = _significance(rows, tau2)
+    too_few = take(few) & ~np.isnan(value)
+    sig = np.where(too_few, None, sig)
     cols["significance"] = sig
-    cols["peer_judgement"] = judge(sig, pol_all[mask])
+    cols["peer_judgement"] = np.where(too_few, PeerJudgement.TOO_FEW_PEERS.value, judge(sig, pol_all[mask]))
     if "method" in values.columns:
         ci_code, ci_uni = pd.factorize(values["method"])
         ci_code = ci_code[mask]
@@ -849,6 +899,11 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
                               f"({overdispersion}), tau2={abs(t):.4g} estimated within the group"
                               for sc, t in zip(scale, t_uni)], dtype=object)
             method[applied] = texts[t_code]
+    if too_few.any():
+        method = np.where(too_few, np.array([f"too few peers with data ({n} of {k}; at least {max(int(min_peers), 1)} "
+                                             f"needed, the area itself not counted): no benchmark"
+                                             for n, k in zip(cols["peers_with_data"], cols["group_k"])],
+                                            dtype=object), method)
     cols["significance_method"] = method
     return mask, cols
 

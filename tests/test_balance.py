@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_path
-from perfwork.indicators import indicators
 
 import perfwork as pw
 from perfwork import balance, peers
 from perfwork.cli import build_parser
 from perfwork.dataset import Dataset
 from perfwork.sources import demo, ons
+from perfwork.values import indicators
 
 
 @pytest.fixture(scope="module")

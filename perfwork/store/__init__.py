@@ -115,14 +115,16 @@ class Store:
     # -------------------------------------------------------------------------------------------- ingest
     def ingest_police_uk(self, paths: Iterable[str | Path] = (), lookups: Iterable[str | Path] = (),
                          population: Iterable[str | Path] = (), characteristics: Iterable[str | Path] = (),
-                         quiet: bool = True, command: str = "") -> IngestReport:
-        """Ingest police.uk files (zips, folders, .csv, .csv.gz) with ONS lookups and population estimates.
+                         quiet: bool = True, command: str = "", households: Iterable[str | Path] = ()
+                         ) -> IngestReport:
+        """Ingest police.uk files (zips, folders, .csv, .csv.gz) with ONS lookups, population and household
+        estimates (``households``: a CSV area_code, year, households, e.g. by district).
 
         One transaction: any error (a malformed file names its line and column) or Ctrl-C leaves the store
         unchanged. Files already in the store with the same content are skipped.
         """
         return Ingest(self, quiet, command).run(list(paths), list(lookups), list(population),
-                                                  list(characteristics))
+                                                list(characteristics), list(households))
 
     def ingest_characteristics(self, files: Iterable[str | Path], lookups: Iterable[str | Path] = (),
                                quiet: bool = True, command: str = "") -> IngestReport:
