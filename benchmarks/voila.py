@@ -112,7 +112,7 @@ SWITCH_JS = """async ([label, code, titles]) => {
   const t0 = performance.now();
   select.value = option.value;
   select.dispatchEvent(new Event('change', {bubbles: true}));
-  const name = option.textContent.split(' (')[0];
+  const name = option.textContent.replace(/\u00a0/g, ' ').split(' (')[0];   // ipywidgets uses no-break spaces
   while (true) {
     const ts = [...document.querySelectorAll(titles)];
     if (ts.length && ts.every(t => t.textContent.includes(name))) return (performance.now() - t0) / 1000;

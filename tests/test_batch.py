@@ -8,11 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import nbformat
