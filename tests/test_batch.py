@@ -8,6 +8,11 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import nbformat
