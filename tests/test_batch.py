@@ -125,8 +125,13 @@ def test_misspelt_parameter_and_unknown_area_fail_before_any_kernel_starts(tmp_p
         pw.batch.run(PROBE, tmp_path, areas="DK-C0001,DK-C01233")
     with pytest.raises(BatchError, match=r"no force 'DK-F99'"):
         pw.batch.run(PROBE, tmp_path, areas="force:DK-F99")
-    assert main(["batch", str(PROBE), "--out", str(tmp_path), "--areas", "level:forse"]) == 2
-    assert not list(tmp_path.iterdir())  # nothing written either
+    params = tmp_path / "params.yaml"
+    params.write_text("FAIL: DK-C0001\nHANGG: DK-C0002\n")
+    with pytest.raises(BatchError, match=r"no parameter 'HANGG' \(did you mean HANG\?\)"):
+        pw.batch.run(PROBE, tmp_path / "out", areas="DK-C0001", params_file=params)
+    assert main(["batch", str(PROBE), "--out", str(tmp_path / "out"), "--areas", "level:forse"]) == 2
+    assert main(["batch", str(PROBE), "--out", str(tmp_path / "out"), "-p", "AREA", "DK-C0001"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # nothing written either
 
 
 def test_area_specs_expand_against_the_dataset():
