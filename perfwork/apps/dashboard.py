@@ -155,7 +155,7 @@ class Dashboard:
         items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
-        spine = charts.spine_chart(self.snap, self.area)
+        spine = charts.spine_spec(self.snap, self.area)
         if self.overview is None:
             self.overview = chart_widget(spine)
             self.overview.add_class("pw-overview")
@@ -210,12 +210,12 @@ class Dashboard:
             row = self._rows[self._rows["indicator"] == indicator]
             if row.empty or not str(row["target"].iloc[0] or "").strip() or pd.isna(row["target"].iloc[0]):
                 return None
-        draw = {"peer": charts.peer_chart, "trend": charts.trend_chart, "spc": charts.spc_chart,
-                "target": charts.target_chart}[key]
+        draw = {"peer": charts.peer_spec, "trend": charts.trend_spec, "spc": charts.spc_spec,
+                "target": charts.target_spec}[key]
         return draw(self.snap, area, indicator)
 
     def current_chart(self):
-        """The chart on the selected tab (what the SVG/PNG buttons download)."""
+        """The chart (Vega-Lite spec) on the selected tab: what the SVG/PNG buttons download."""
         key = TABS[self.tabs.selected_index or 0][0]
         return self._chart(key, self.area, self.indicator.value) or self._chart("peer", self.area, self.indicator.value)
 
