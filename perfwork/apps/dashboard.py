@@ -81,8 +81,6 @@ class Dashboard:
     """The dashboard's widgets over one stored assessment (see the module docstring)."""
 
     def __init__(self, snap, area: str | None = None, indicator: str | None = None):
-        from .. import charts  # noqa: F401  (imported here: the apps' only drawing dependency)
-
         self.snap = snap
         table = snap.table
         self.fw = snap.framework
@@ -208,7 +206,8 @@ class Dashboard:
 
         if key == "target":
             row = self._rows[self._rows["indicator"] == indicator]
-            if row.empty or not str(row["target"].iloc[0] or "").strip() or pd.isna(row["target"].iloc[0]):
+            target = row["target"].iloc[0] if len(row) else None
+            if target is None or pd.isna(target) or not str(target).strip():
                 return None
         draw = {"peer": charts.peer_spec, "trend": charts.trend_spec, "spc": charts.spc_spec,
                 "target": charts.target_spec}[key]
