@@ -81,8 +81,6 @@ class Dashboard:
     """The dashboard's widgets over one stored assessment (see the module docstring)."""
 
     def __init__(self, snap, area: str | None = None, indicator: str | None = None):
-        from .. import charts  # noqa: F401  (imported here: the apps' only drawing dependency)
-
         self.snap = snap
         table = snap.table
         self.fw = snap.framework
@@ -152,10 +150,10 @@ class Dashboard:
                              f"similar {self.snap.level.upper()}s</p>" if end is not None else "")
         self.headline.value = f"<p>{html.escape(report.headline(rows))}</p>"
         sentences = report.exception_sentences(rows)
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+        items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, _action_marks(rows)))
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
-        spine = charts.spine_chart(self.snap, self.area)
+        spine = charts.spine_spec(self.snap, self.area)
         if self.overview is None:
             self.overview = chart_widget(spine)
             self.overview.add_class("pw-overview")
@@ -208,14 +206,15 @@ class Dashboard:
 
         if key == "target":
             row = self._rows[self._rows["indicator"] == indicator]
-            if row.empty or not str(row["target"].iloc[0] or "").strip() or pd.isna(row["target"].iloc[0]):
+            target = row["target"].iloc[0] if len(row) else None
+            if target is None or pd.isna(target) or not str(target).strip():
                 return None
-        draw = {"peer": charts.peer_chart, "trend": charts.trend_chart, "spc": charts.spc_chart,
-                "target": charts.target_chart}[key]
+        draw = {"peer": charts.peer_spec, "trend": charts.trend_spec, "spc": charts.spc_spec,
+                "target": charts.target_spec}[key]
         return draw(self.snap, area, indicator)
 
     def current_chart(self):
-        """The chart on the selected tab (what the SVG/PNG buttons download)."""
+        """The chart (Vega-Lite spec) on the selected tab: what the SVG/PNG buttons download."""
         key = TABS[self.tabs.selected_index or 0][0]
         return self._chart(key, self.area, self.indicator.value) or self._chart("peer", self.area, self.indicator.value)
 
@@ -303,6 +302,20 @@ class Dashboard:
     def _set_header(self, viewer: str | None) -> None:
         who = f"<span class='pw-who'>Signed in as {html.escape(viewer)}</span>" if viewer else ""
         self.header.value = f"<div class='pw-header'><h1>Community safety performance</h1>{who}</div>"
+
+
+def _action_marks(rows: pd.DataFrame) -> list[str]:
+    """For each exception sentence (highest priority first), a mark when an open action stands against it."""
+    from ..decisions import LogError, open_log, with_open_actions
+
+    exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
+    try:
+        marked = with_open_actions(exc, open_log(None))
+    except LogError:
+        return [""] * len(exc)
+    return [(f" <span class='pw-action-open'>[{n} open action{'s' if n > 1 else ''}"
+             f"{f', {o} overdue' if o else ''}]</span>" if n else "")
+            for n, o in zip(marked["open_actions"], marked["overdue_actions"])]
 
 
 def _shown(value: str) -> str:
