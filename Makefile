@@ -43,7 +43,7 @@ test: env lint
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
 bench: env
-	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || { echo "$$b missed its goal"; rc=1; }; done; exit $$rc
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -81,7 +81,14 @@ class PlainVoila:
 
 
 def kernels(proc) -> list[psutil.Process]:
-    return [p for p in psutil.Process(proc.pid).children() if "ipykernel_launcher" in " ".join(p.cmdline())]
+    out = []
+    for p in psutil.Process(proc.pid).children():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
 
 
 def settle(proc, pool: int = 2, timeout: float = 90) -> None:
