@@ -81,7 +81,14 @@ class PlainVoila:
 
 
 def kernels(proc) -> list[psutil.Process]:
-    return [p for p in psutil.Process(proc.pid).children() if "ipykernel_launcher" in " ".join(p.cmdline())]
+    out = []
+    for p in psutil.Process(proc.pid).children():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
 
 
 def settle(proc, pool: int = 2, timeout: float = 90) -> None:
@@ -112,7 +119,7 @@ SWITCH_JS = """async ([label, code, titles]) => {
   const t0 = performance.now();
   select.value = option.value;
   select.dispatchEvent(new Event('change', {bubbles: true}));
-  const name = option.textContent.split(' (')[0];
+  const name = option.textContent.replace(/\u00a0/g, ' ').split(' (')[0];   // ipywidgets uses no-break spaces
   while (true) {
     const ts = [...document.querySelectorAll(titles)];
     if (ts.length && ts.every(t => t.textContent.includes(name))) return (performance.now() - t0) / 1000;

@@ -104,7 +104,14 @@ def test_link_preselects_and_reports_what_it_ignored(browser, server):
 
 
 def kernels(server) -> int:
-    return sum("ipykernel_launcher" in " ".join(p.cmdline()) for p in psutil.Process(server.proc.pid).children())
+    """Kernels the server is running (exited ones not yet reaped do not count)."""
+    n = 0
+    for p in psutil.Process(server.proc.pid).children():
+        try:
+            n += p.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(p.cmdline())
+        except psutil.Error:
+            pass
+    return n
 
 
 async def _viewer(server, done: asyncio.Barrier) -> dict:
@@ -143,7 +150,10 @@ def test_ten_viewers_at_once_then_their_kernels_are_culled(server):
         done = asyncio.Barrier(10)
         return await asyncio.gather(*(_viewer(server, done) for _ in range(10)))
 
-    results = asyncio.run(run())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as ex:              # Playwright's sync API holds this thread's event loop
+        results = ex.submit(asyncio.run, run()).result()
     assert all(r["status"] == 200 and r["finished"] and not r["error"] for r in results), results
     assert all(r["widgets"] > 20 for r in results), results       # each page's dashboard is alive in its kernel
     deadline = time.monotonic() + CULL_IDLE + 4 * CULL_INTERVAL + 30
@@ -161,7 +171,9 @@ def test_peer_explorer_switches_to_an_official_list(browser, server, tmp_path):
     assert "Distance" in page.locator(".pw-peers").inner_text()
     official = tmp_path / "cipfa.csv"
     official.write_text("Code,Name\nDK-C0041,Yarstead\nDK-C0042,Kelthorpe\nDK-C0043,Garminster\n")
-    page.locator("input[type=file]").set_input_files(str(official))
+    with page.expect_file_chooser(timeout=WAIT) as chooser:
+        page.locator(".widget-upload").click()
+    chooser.value.set_files(str(official))
     page.wait_for_function("document.querySelector('.pw-peers').innerText.includes('The official list: 3 peers')",
                            timeout=WAIT)
     assert "Kelthorpe (DK-C0042)" in page.locator(".pw-peers").inner_text()

@@ -84,7 +84,7 @@ def test_headline_and_sentences_name_the_story():
     h = report.headline(rows)
     assert h.startswith("3 of Dalworth's 21 indicators need attention in the 12 months to March 2026: burglary")
     first = report.exception_sentences(rows)[0]
-    assert first.startswith("Burglary per 1,000 households: 15.7 against 10.8") and "p < 0.001" in first
+    assert first.startswith("Burglary per 1,000 households: 15.7 against 10.9") and "p < 0.001" in first
     assert report.headline(a.for_area("DK-C0040")).startswith("None of ")
     assert report.p_value(0.0004) == "< 0.001" and report.p_value(0.0123) == "0.012" and report.p_value(None) == ""
     blank = rows.assign(value=float("nan"), exception=False)

@@ -81,8 +81,6 @@ class Dashboard:
     """The dashboard's widgets over one stored assessment (see the module docstring)."""
 
     def __init__(self, snap, area: str | None = None, indicator: str | None = None):
-        from .. import charts  # noqa: F401  (imported here: the apps' only drawing dependency)
-
         self.snap = snap
         table = snap.table
         self.fw = snap.framework
@@ -155,7 +153,7 @@ class Dashboard:
         items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, _action_marks(rows)))
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
-        spine = charts.spine_chart(self.snap, self.area)
+        spine = charts.spine_spec(self.snap, self.area)
         if self.overview is None:
             self.overview = chart_widget(spine)
             self.overview.add_class("pw-overview")
@@ -208,14 +206,15 @@ class Dashboard:
 
         if key == "target":
             row = self._rows[self._rows["indicator"] == indicator]
-            if row.empty or not str(row["target"].iloc[0] or "").strip() or pd.isna(row["target"].iloc[0]):
+            target = row["target"].iloc[0] if len(row) else None
+            if target is None or pd.isna(target) or not str(target).strip():
                 return None
-        draw = {"peer": charts.peer_chart, "trend": charts.trend_chart, "spc": charts.spc_chart,
-                "target": charts.target_chart}[key]
+        draw = {"peer": charts.peer_spec, "trend": charts.trend_spec, "spc": charts.spc_spec,
+                "target": charts.target_spec}[key]
         return draw(self.snap, area, indicator)
 
     def current_chart(self):
-        """The chart on the selected tab (what the SVG/PNG buttons download)."""
+        """The chart (Vega-Lite spec) on the selected tab: what the SVG/PNG buttons download."""
         key = TABS[self.tabs.selected_index or 0][0]
         return self._chart(key, self.area, self.indicator.value) or self._chart("peer", self.area, self.indicator.value)
 

@@ -50,8 +50,12 @@ class Chart(alt.JupyterChart):
 
 
 def chart_widget(chart, **options) -> alt.JupyterChart:
-    """An interactive chart widget (tooltips, SVG renderer, no actions menu); ``.chart = other`` redraws it."""
+    """An interactive chart widget (tooltips, SVG renderer, no actions menu) for an Altair chart or a Vega-Lite
+    spec (``perfwork.charts.*_spec``); ``redraw`` replaces what it shows."""
+    from ..charts.vl import to_altair
+
     options = {"embed_options": EMBED, **options}
+    chart = to_altair(chart) if isinstance(chart, dict) else chart
     with alt.data_transformers.disable_max_rows():
         if os.environ.get(BUNDLE_ENV):
             return Chart(chart, **options)
@@ -60,16 +64,11 @@ def chart_widget(chart, **options) -> alt.JupyterChart:
 
 
 def redraw(widget: alt.JupyterChart, chart) -> None:
-    """Replace the chart a widget shows, in place (the front end re-embeds the new spec). A chart without
-    parameters or selections goes straight to the spec, skipping a second schema validation (Altair validated
-    it as it was built): a third of the time an area switch takes."""
+    """Replace the chart a widget shows, in place (the front end re-embeds the new spec). A Vega-Lite spec (a
+    dict, as ``perfwork.charts.*_spec`` build it, without selections) goes straight to the widget's spec: no Altair
+    objects are built or validated, which is most of an area switch's time."""
+    if isinstance(chart, dict):
+        widget.spec = chart
+        return
     with alt.data_transformers.disable_max_rows():
-        if getattr(chart, "params", alt.Undefined) is alt.Undefined and not _has_params(chart):
-            widget.spec = chart.to_dict(validate=False)
-        else:
-            widget.chart = chart
-
-
-def _has_params(chart) -> bool:
-    layers = getattr(chart, "layer", None) or getattr(chart, "hconcat", None) or getattr(chart, "vconcat", None)
-    return any(getattr(c, "params", alt.Undefined) is not alt.Undefined or _has_params(c) for c in layers or [])
+        widget.chart = chart

@@ -120,7 +120,7 @@ class PeerExplorer:
             from ..report import peers_table
 
             self.table.value = _as_html(peers_table(explain(a.groups, self.area)))
-            chart = charts.why_peers_chart(a, self.area)
+            chart = charts.why_peers_spec(a, self.area)
             if self.why.children and hasattr(self.why.children[0], "spec"):
                 redraw(self.why.children[0], chart)
             else:
@@ -142,7 +142,7 @@ class PeerExplorer:
 
         if self.indicator.value is None:
             return
-        chart = charts.funnel_chart(self.view(), self.area, self.indicator.value)
+        chart = charts.funnel_spec(self.view(), self.area, self.indicator.value)
         if self.funnel is None:
             self.funnel = chart_widget(chart)
             self.funnel.add_class("pw-funnel")

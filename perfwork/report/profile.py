@@ -13,7 +13,6 @@ from .. import peers as _peers
 from . import tables, words
 from .cache import assessment, dataset
 
-
 # What a notebook says about its area for a batch index (``perfwork batch`` reads the last such output)
 BATCH_MIME = "application/vnd.perfwork.batch+json"
 
