@@ -28,7 +28,6 @@ import pandas as pd
 from . import judgement as _judgement
 from . import peers as _peers
 from . import periods, provenance
-from . import targets as _targets
 from . import trends as _trends
 from .dataset import Dataset
 from .errors import NotFound
@@ -89,7 +88,8 @@ class Assessment:
         out = self._areas.get(code)
         if out is None:
             out = self.table.take(self._rows[code]).reset_index(drop=True)
-            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
+            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                           self.groups)}
             self._areas[code] = out
         return out.copy(deep=False)
 
@@ -133,7 +133,8 @@ class Assessment:
             return self.table
         codes = [self._code(a) for a in ([areas] if isinstance(areas, str) else areas)]
         out = self.table[self.table["area_code"].isin(codes)].reset_index(drop=True)
-        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
+        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                       self.groups)}
         return out
 
     def to_csv(self, path: str | Path, areas=None) -> Path:
@@ -170,8 +171,11 @@ def assess_all(dataset: Dataset, level: str = "csp", period_end=None, framework=
                         f"{', '.join(OPTIONS)}")
     fw = load_framework(framework)
     opts = {**OPTIONS, **options}
-    ends = periods.select(periods.windows(dataset.months, "rolling12")["period_end"], period_end)
-    key = (provenance.dataset_fingerprint(dataset), provenance.framework_fingerprint(fw), level, tuple(ends),
+    # period_end None: each area at its own latest 12 months (pw.assess), resolved inside the judgement
+    ends = None if period_end is None else periods.select(periods.windows(dataset.months, "rolling12")["period_end"],
+                                                         period_end)
+    key = (provenance.dataset_fingerprint(dataset), provenance.framework_fingerprint(fw), level,
+           ("own latest",) if ends is None else tuple(ends),
            _source_key(peers), _source_key(targets), tuple(sorted(opts.items())))
     if cache and key in _cache:
         _cache.move_to_end(key)
@@ -186,12 +190,14 @@ def assess_all(dataset: Dataset, level: str = "csp", period_end=None, framework=
 
 def _compute(dataset: Dataset, fw: Framework, level: str, ends: pd.DatetimeIndex, peers, targets,
              opts: dict) -> Assessment:
-    values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level),
+    values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level, partial=opts.get("partial")),
               "month": indicators(dataset, fw, period="month", level=level)}
-    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"))
-    tg = None if targets is None else _targets.load_targets(targets, framework=fw, dataset=dataset)
+    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"), opts.get("weights"), opts.get("method"))
+    tg = None if targets is None else _judgement.load_targets(targets, fw, dataset)
     table = _judgement.assess(dataset, None, period_end=ends, level=level, framework=fw, peers=groups,
                               targets=tg, values=values, **opts)
+    if ends is None:  # each area at its own latest 12 months: the record lists the ends used
+        ends = pd.DatetimeIndex(pd.unique(table["period_end"])).sort_values()
     run = provenance.record(dataset, fw, level=level, period="rolling12", period_end=ends, groups=groups,
                             peer_method=_peers.groups_method(groups), targets=tg, options=opts,
                             methods=table.attrs.get("method"))

@@ -97,8 +97,8 @@ def sum_districts(areas: pd.DataFrame, districts: Districts, figures: dict[tuple
 def carry_forward(pop: pd.DataFrame, need: pd.DataFrame, columns: tuple[str, ...] = ("population", "households")
                   ) -> tuple[pd.DataFrame, dict[int, set[int]], dict[str, list[int]]]:
     """Rows for the (area_code, year) pairs of ``need`` that ``pop`` lacks, carried forward from the area's latest
-    estimate. Returns the frame, {estimate year: years carried to} and {area: years with no estimate at or
-    before them}."""
+    estimate (``estimate_year`` says which; it equals ``year`` elsewhere). Returns the frame, {estimate year:
+    years carried to} and {area: years with no estimate at or before them}."""
     have = set(zip(pop["area_code"], pop["year"]))
     latest = pop.sort_values("year").drop_duplicates("area_code", keep="last").set_index("area_code")
     extra, carried, lacking = [], {}, {}
@@ -107,10 +107,12 @@ def carry_forward(pop: pd.DataFrame, need: pd.DataFrame, columns: tuple[str, ...
         if (a, y) in have:
             continue
         if a in latest.index and int(latest.at[a, "year"]) < y:
-            extra.append({"area_code": a, "year": y, **{c: latest.at[a, c] for c in columns}})
+            extra.append({"area_code": a, "year": y, **{c: latest.at[a, c] for c in columns},
+                          "estimate_year": int(latest.at[a, "year"])})
             carried.setdefault(int(latest.at[a, "year"]), set()).add(y)
         else:
             lacking.setdefault(a, []).append(y)
+    pop = pop.assign(estimate_year=pop["year"])
     if extra:
         pop = pd.concat([pop, pd.DataFrame(extra)], ignore_index=True)
     return pop, carried, lacking
@@ -293,3 +295,16 @@ def derived_characteristics(dataset: Dataset, level: str, codes: pd.Series) -> p
     if below.empty:
         return None
     return roll_up_mean(chars, below, latest_population(dataset)).reindex(codes)
+
+
+def estimate_years(dataset: Dataset, codes: pd.Index, years: np.ndarray) -> np.ndarray:
+    """The mid-year estimate each population year really is: a store carries its latest estimate forward to later
+    years (``Dataset.estimate_years`` {(area, year): estimate year}), so ``pop_year`` shows the estimate's year."""
+    carried = getattr(dataset, "estimate_years", None)
+    if not carried:
+        return years
+    out = years.copy()
+    for i, code in enumerate(codes):
+        for j, y in enumerate(years[i]):
+            out[i, j] = carried.get((code, int(y)), y)
+    return out

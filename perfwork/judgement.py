@@ -62,9 +62,11 @@ SEVERITY = {"msg": 3.0, "deteriorating": 2.0, "deteriorating_strong": 3.0, "spc"
 COLUMNS = [
     "area_code", "area_name", "level", "period_start", "period_end", "domain", "indicator", "label", "kind",
     "polarity", "weight", "exception", "priority", "reasons", "notes",
-    "numerator", "denominator", "value", "lower", "upper", "value_method", "complete",
+    "numerator", "denominator", "value", "lower", "upper", "value_method", "complete", "coverage",
+    "period_basis",
     "benchmark", "band_lower", "band_upper", "significance", "peer_judgement", "group_rank", "group_size",
-    "quartile", "best_quartile", "peers_n", "benchmark_method", "significance_method", "band_method",
+    "quartile", "best_quartile", "peers_n", "peers_with_data", "group_k", "benchmark_method",
+    "significance_method", "band_method",
     "prev_value", "change_pct", "rate_ratio", "rr_lower", "rr_upper", "p_value", "direction", "travel",
     "change_method",
     "spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method",
@@ -75,10 +77,18 @@ COLUMNS = [
 ]
 
 
-def groups_for(dataset: Dataset, peers, level: str, k) -> pd.DataFrame:
-    """The peer groups ``assess`` uses: built (None), given (a frame) or loaded (a CSV path)."""
-    if peers is None:
-        return _peers.most_similar(dataset, k=k, level=level)
+WITHIN_DATA = "within-data"
+
+
+def groups_for(dataset: Dataset, peers, level: str, k, weights=None,
+               method: str | None = None) -> pd.DataFrame:
+    """The peer groups ``assess`` uses: built by ``method`` (None or "national"; "within-data": only among the
+    areas with data), given (a frame) or loaded (a CSV path)."""
+    if peers is None or (isinstance(peers, str) and peers == "national"):
+        return _peers.most_similar(dataset, k=k, level=level, weights=weights, method=method)
+    if isinstance(peers, str) and peers == WITHIN_DATA:
+        return _peers.most_similar(dataset, k=k, level=level, weights=weights, method=method,
+                                   among=_peers.areas_with_data(dataset, level))
     if isinstance(peers, pd.DataFrame):
         return peers
     if isinstance(peers, (str, Path)):
@@ -88,22 +98,32 @@ def groups_for(dataset: Dataset, peers, level: str, k) -> pd.DataFrame:
 
 
 def assess(dataset: Dataset, area: str | None = None, period_end=None, level: str = "csp",
-           framework="national", peers=None, targets=None, *, k: int | None = None, benchmark: str = "pooled",
+           framework="national", peers=None, targets=None, *, k: int | None = None, method: str | None = None,
+           benchmark: str = "pooled",
            include_self: bool = True, overdispersion: str = "none", min_change_pct: float = MIN_CHANGE_PCT,
            outcome_lag_months: int = OUTCOME_LAG_MONTHS, spc_months: int | None = _trends.SPC_MONTHS,
-           spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+           spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None,
+           min_peers: int = _peers.MIN_PEERS, partial: str | None = None, weights=None) -> pd.DataFrame:
     """The judgement table for one area (``area=`` code or name) or every area of ``level`` (csp or force).
 
-    period_end: None / "latest" (the latest rolling 12 months), a month ("2025-03"), a list of months, or
-    "all" (every period end: the whole history). peers: None (Most Similar Groups built from the dataset's
-    characteristics, ``k`` nearest), a groups frame (``peers.most_similar`` / ``peers.load_groups``) or a CSV
-    path for ``load_groups``. targets: None, a frame from ``targets.load_targets``, or anything it accepts
-    (a file, folder, name, or "demo"). benchmark "pooled" | "mean", include_self, overdispersion
-    ("none" | "auto" | "always") choose the peer comparison (``peers.compare``); min_change_pct and
-    outcome_lag_months tune the exception rule (module docstring); spc_months / spc_mode the SPC charts
-    (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
-    for the same dataset, framework and level (saves recomputing them; frames of another level, period or
-    framework are refused). ``pw.assess_all`` does this for every area at once and keeps the result.
+    period_end: None (each area at the latest 12 months its own data allow: the latest period end with the most
+    indicator values for that area, so an area whose force's files stop earlier is judged where they stop; the
+    ``period_basis`` column says which and, without a complete window, names the missing months), "latest" (the
+    latest period end of the data, for every area), a month ("2025-03"), a list of months, or "all" (every
+    period end: the whole history). partial: None, or "annualise" to give windows touching missing months a value
+    from the months with data (``indicators(partial=)``; flagged "11 of 12 months"). peers: None or "national"
+    (Most Similar Groups built from the dataset's characteristics, ``k`` members chosen by
+    ``method`` as ``peers.most_similar``, ``weights`` a weight set),
+    "within-data" (groups only among the areas with data, labelled so), a groups frame (``peers.most_similar``
+    / ``peers.load_groups``) or a CSV path for ``load_groups``. min_peers: peers with data a benchmark needs
+    (default 5; the area itself never counts). targets: None, a frame from ``targets.load_targets``, or anything
+    it accepts (a file, folder, name, or "demo"; the demo targets apply where their areas are in the data).
+    benchmark "pooled" | "mean", include_self, overdispersion ("none" | "auto" | "always") choose the peer
+    comparison (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module
+    docstring); spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed
+    ``indicators()`` frames, {"rolling12": ..., "month": ...}, for the same dataset, framework and level
+    (saves recomputing them; frames of another level, period or framework are refused). ``pw.assess_all`` does
+    this for every area at once and keeps the result.
 
     Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
     first by priority; every judgement column comes with its method column. ``.attrs["method"]`` holds the
@@ -117,10 +137,24 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     code = area_code(dataset, area, level)
     r12 = _given(values, "rolling12", fw, level)
     if r12 is None:
-        r12 = indicators(dataset, fw, period="rolling12", level=level)
+        r12 = indicators(dataset, fw, period="rolling12", level=level, partial=partial)
     r12 = r12.reset_index(drop=True)
-    ends = periods.select(r12["period_end"], period_end)
-    groups = groups_for(dataset, peers, level, k)
+    mine_mask = np.ones(len(r12), dtype=bool) if code is None else (r12["area_code"] == code).to_numpy()
+    monthly = _given(values, "month", fw, level)
+    if monthly is None:
+        monthly = indicators(dataset, fw, period="month", level=level, areas=code)
+    elif code is not None:
+        monthly = monthly[monthly["area_code"] == code]
+    if period_end is None:
+        basis = _own_period_ends(dataset, r12, mine_mask, monthly, partial)
+        chosen = r12["area_code"].map(basis["period_end"])
+        cur_mask = (r12["period_end"] == chosen).to_numpy() & mine_mask
+        ends = pd.DatetimeIndex(pd.unique(r12.loc[cur_mask, "period_end"])).sort_values()
+    else:
+        basis = None
+        ends = periods.select(r12["period_end"], period_end)
+        cur_mask = r12["period_end"].isin(ends).to_numpy() & mine_mask
+    groups = groups_for(dataset, peers, level, k, weights, method)
     groups_used = groups
     if code is not None:
         groups_used = groups[groups["area_code"] == code]
@@ -128,30 +162,28 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
         if groups_used.empty:
             raise UsageError(f"no peer group for {code} in the groups given")
 
-    # The rows to judge: the assessed areas at the requested period ends (positions in r12).
+    # The rows to judge: the assessed areas at their period ends (positions in r12); peers at every such end.
     at_end = r12["period_end"].isin(ends).to_numpy()
-    mine_mask = np.ones(len(r12), dtype=bool) if code is None else (r12["area_code"] == code).to_numpy()
-    cur_mask = at_end & mine_mask
     current = r12[at_end] if not at_end.all() else r12
     j = _Judged(r12[cur_mask].reset_index(drop=True) if not cur_mask.all() else r12, fw)
 
     # Peers: every area's value is needed for the benchmark; the assessed rows come back.
     cmask, ccols = _peers.compare_arrays(current, groups_used, benchmark=benchmark, include_self=include_self,
-                                         overdispersion=overdispersion)
+                                         overdispersion=overdispersion, min_peers=min_peers)
     pos = np.full(len(current), -1)
     pos[cmask] = np.arange(int(cmask.sum()))
-    pos = pos[mine_mask[at_end]] if code is not None else pos       # judged row -> compared row (or -1)
+    pos = pos[cur_mask[at_end]]                                     # judged row -> compared row (or -1)
     j.cols.update({c: _take(v, pos, j.n) for c, v in ccols.items()})
 
     # Change: last 12 months vs the previous 12 (tests only on the judged rows).
     mine = r12[mine_mask] if code is not None else r12
-    ch = _trends.change_arrays(mine, rows=at_end[mine_mask] if code is not None else at_end)
+    ch = _trends.change_arrays(mine, rows=cur_mask[mine_mask] if code is not None else cur_mask)
     j.cols.update({c: ch[c] for c in ("prev_value", "change_pct", "monthly_change", "rate_ratio", "rr_lower",
                                       "rr_upper", "p_value", "direction", "travel", "change_method")})
 
     tg = None
     if targets is not None:
-        tg = _targets.load_targets(targets, framework=fw, dataset=dataset)
+        tg = load_targets(targets, fw, dataset)
         tg = tg[tg["area_code"].isin(j.areas)].reset_index(drop=True)
     if tg is not None and len(tg):
         j.align(_targets.progress(mine, tg, period_end=ends).rename(columns={"description": "target"}),
@@ -159,18 +191,16 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     else:
         j.blank(TARGET_COLUMNS, numeric=("target_value", "trajectory", "projection"))
 
-    monthly = _given(values, "month", fw, level)
-    if monthly is None:
-        monthly = indicators(dataset, fw, period="month", level=level, areas=code)
-    elif code is not None:
-        monthly = monthly[monthly["area_code"] == code]
     sp = _trends.spc(monthly, period_end=ends, months=spc_months, mode=spc_mode,
                      targets=None if tg is None or not len(tg) else _targets.target_values(tg, mine))
     j.align(sp, ["spc_variation", "spc_rule", "spc_shift", "spc_signals", "spc_assurance", "spc_method"])
     j.align(_trends.fy_trend(mine, period_end=ends), ["recent_trend", "trend_marker", "trend_method"])
     _gaps(j)
     _exceptions(j.cols, j.cur, min_change_pct, j.weight * j.boost,
-                j.lagged(periods.months_before(r12["period_end"].max(), outcome_lag_months)))
+                j.lagged(periods.months_before(r12["period_end"].max(), outcome_lag_months)),
+                _no_value_notes(dataset, fw, j.cur))
+    if basis is not None:
+        j.cols["period_basis"] = as_object(j.cur["area_code"].map(basis["period_basis"]))
     rule_txt = EXCEPTION_RULE.format(min=f"{min_change_pct:g}", lag=outcome_lag_months)
     j.cols["exception_rule"] = rule_txt
     j.cols["priority_rule"] = PRIORITY_RULE
@@ -276,19 +306,25 @@ FIRST_ROW_METHODS = {"benchmark": "benchmark_method", "band": "band_method", "sp
                      "trend": "trend_method"}
 
 
-def method_texts(rows: pd.DataFrame, base: dict[str, str]) -> dict[str, str]:
-    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``."""
+def method_texts(rows: pd.DataFrame, base: dict[str, str],
+                 groups: pd.DataFrame | None = None) -> dict[str, str]:
+    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``, and with
+    ``groups`` the balance of the groups of the areas in ``rows`` (one area: its group's, in words)."""
     def first(name):
         v = rows[name].dropna() if name in rows.columns else pd.Series(dtype=object)
         return str(v.iloc[0]) if len(v) else ""
 
-    return {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+    out = {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+    if groups is not None:
+        judged = groups[groups["area_code"].isin(rows["area_code"])]
+        out["balance"] = _peers.balance_summary(_peers.balance_table(judged))
+    return out
 
 
 def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
     """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
     return method_texts(out, {
-        "groups": _peers.groups_method(groups),
+        "groups": _peers.groups_method(groups), "balance": "",
         "benchmark": "", "band": "",
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
         "spc": "", "trend": "",
@@ -296,7 +332,112 @@ def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt:
         "gap": gap_method,
         "exception": rule_txt,
         "priority": PRIORITY_RULE,
-    })
+    }, groups)
+
+
+def load_targets(targets, fw, dataset: Dataset) -> pd.DataFrame:
+    """The targets ``assess`` uses. The shipped demo targets apply only where their areas are in the data (so
+    "demo" works on any data); a user's own targets must name areas of the dataset."""
+    demo = isinstance(targets, str) and targets == "demo"
+    tg = _targets.load_targets(targets, framework=fw, dataset=None if demo else dataset)
+    return tg[tg["area_code"].isin(set(dataset.areas["area_code"]))].reset_index(drop=True) if demo else tg
+
+
+PARTIAL_OPTION = ("partial='annualise' (perfwork assess --partial annualise): the rate over the months with data, "
+                  "flagged as such")
+
+
+def _own_period_ends(dataset: Dataset, r12: pd.DataFrame, rows: np.ndarray, monthly: pd.DataFrame,
+                     partial: str | None) -> pd.DataFrame:
+    """Per area: the period end it is judged at when none is asked for, and ``period_basis``, the words saying so.
+
+    Among the period ends up to the area's own last month with data (a later window would read months its
+    force has no files for), the one with the most indicator values, then the most months of data, then the
+    latest. Without a value anywhere the basis names the missing months and the options."""
+    r = r12[rows]
+    last = monthly[monthly["complete"].astype("boolean").fillna(False)].groupby("area_code")["period_end"].max()
+    used = (pd.to_numeric(r["months_used"], errors="coerce") if "months_used" in r.columns
+            else 12 - pd.to_numeric(r["months_missing"], errors="coerce"))
+    score = (r.assign(v=r["value"].notna(), m=used).groupby(["area_code", "period_end"], sort=True)
+             .agg(v=("v", "sum"), m=("m", "max")).reset_index())
+    score = score[score["period_end"] <= score["area_code"].map(last).fillna(score["period_end"].max())]
+    best = score.sort_values(["area_code", "v", "m", "period_end"]).drop_duplicates("area_code", keep="last")
+    ends = best.set_index("area_code")["period_end"]
+    mine = r.set_index(["area_code", "period_end"])
+    basis = {}
+    for area, end in ends.items():
+        part = mine.loc[(area, end)]
+        gap = _missing_months(dataset, area, end)
+        if part["complete"].astype("boolean").fillna(False).any():
+            basis[area] = f"the latest 12 months with every month of its own data ({end:%b %Y})"
+        elif part["value"].notna().any():
+            basis[area] = (f"the latest 12 months of its own data ({end:%b %Y}), {part['coverage'].iloc[0]} with "
+                           f"data, annualised; missing: {gap}")
+        else:
+            basis[area] = (f"no complete 12 months in its own data (latest: {end:%b %Y}, missing: {gap}), so no "
+                           f"values; options: {PARTIAL_OPTION}, or ingest the missing months' files")
+    return pd.DataFrame({"period_end": ends, "period_basis": pd.Series(basis)})
+
+
+def _missing_months(dataset: Dataset, area: str, end: pd.Timestamp) -> str:
+    """The missing months of the 12 months to ``end`` for ``area`` (and the areas above it), with the reason."""
+    miss = dataset.missing
+    if not len(miss):
+        return ""
+    chain, a = [area], area
+    parent = dict(zip(dataset.areas["area_code"], dataset.areas["parent_code"]))
+    while parent.get(a) is not None and not pd.isna(parent.get(a)):
+        a = parent[a]
+        chain.append(a)
+    start = periods.months_before(end, 11)
+    hit = miss[miss["area_code"].isin(chain) & (miss["month"] >= start) & (miss["month"] <= end)
+               & miss["measure"].isna()]
+    if hit.empty:
+        return ""
+    parts = hit.drop_duplicates("month").sort_values("month")
+    out = []
+    for why, g in parts.groupby("reason", sort=False):
+        ms = list(g["month"])
+        when = f"{ms[0]:%Y-%m}" + (f" to {ms[-1]:%Y-%m}" if len(ms) > 1 else "")
+        out.append(why if f"{ms[0]:%Y-%m}" in str(why) and len(ms) == 1 else f"{when}: {why}")
+    return "; ".join(out)
+
+
+HOUSEHOLDS_HINT = ("no household estimates for this area: ingest ONS household estimates by district "
+                   "(perfwork ingest police-uk --households FILE, see the README)")
+
+
+def _no_value_notes(dataset: Dataset, fw, cur: pd.DataFrame) -> np.ndarray:
+    """Why each row without a value has none (empty text where there is a value)."""
+    n = len(cur)
+    out = np.full(n, "", dtype=object)
+    val = cur["value"].to_numpy(dtype="float64", na_value=np.nan)
+    none = np.isnan(val)
+    if not none.any():
+        return out
+    by_id = {i.id: i for i in fw}
+    missing = pd.to_numeric(cur["months_missing"], errors="coerce").to_numpy() > 0
+    used = pd.to_numeric(cur["months_used"], errors="coerce").to_numpy() if "months_used" in cur.columns else \
+        np.full(n, 12)
+    den = pd.to_numeric(cur["denominator"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    coverage = as_object(cur["coverage"]) if "coverage" in cur.columns else np.full(n, "", dtype=object)
+    pairs = pd.unique(pd.Series(list(zip(cur["area_code"][none & missing], cur["period_end"][none & missing]))))
+    gaps = {pr: _missing_months(dataset, *pr) for pr in pairs[:2000]}
+    for i in np.flatnonzero(none):
+        ind = by_id.get(cur["indicator"].iloc[i])
+        if ind is not None and ind.denominator == "households" and np.isnan(den[i]):
+            out[i] = "no value: " + HOUSEHOLDS_HINT
+        elif used[i] == 0 and not missing[i]:
+            out[i] = "no value: the data record none of its measures (e.g. no police.uk outcomes files ingested)"
+        elif missing[i]:
+            gap = gaps.get((cur["area_code"].iloc[i], cur["period_end"].iloc[i])) or "a month"
+            out[i] = (f"no value: {coverage[i]} with data, missing: {gap} (a missing month is never read as "
+                      f"zero); options: {PARTIAL_OPTION}")
+        elif ind is not None and ind.per_population and np.isnan(den[i]):
+            out[i] = "no value: no population estimate for this area"
+        else:
+            out[i] = "no value: nothing to divide by (no events in the denominator)"
+    return out
 
 
 def _take(v, pos: np.ndarray, n: int):
@@ -335,7 +476,8 @@ def _full(v, n: int):
     return v
 
 
-def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.ndarray, lagged: np.ndarray) -> None:
+def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.ndarray, lagged: np.ndarray,
+                why_none: np.ndarray) -> None:
     """Adds exception, priority, reasons and notes to ``c`` (vectorised; texts built only for flagged rows)."""
     n = len(cur)
     obj = lambda x: np.asarray(x, dtype=object)  # noqa: E731
@@ -363,8 +505,9 @@ def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.nd
         sev = (SEVERITY["msg"] * msg_ex
                + np.where(det_ex, np.where(p < 0.001, SEVERITY["deteriorating_strong"], SEVERITY["deteriorating"]), 0)
                + SEVERITY["spc"] * spc_ex + SEVERITY["target"] * off)
-    c["priority"] = np.where(np.isnan(weight), 1.0, weight) * sev
-    c["exception"] = msg_ex | det_ex | spc_ex | off
+    has_value = ~np.isnan(val)
+    c["priority"] = np.where(np.isnan(weight), 1.0, weight) * sev * has_value
+    c["exception"] = (msg_ex | det_ex | spc_ex | off) & has_value  # never an exception without a value
 
     bench, rank, size = flt(c["benchmark"]), flt(c["group_rank"]), flt(c["group_size"])
     rule = obj(c["spc_rule"])
@@ -394,13 +537,23 @@ def _exceptions(c: dict, cur: pd.DataFrame, min_change_pct: float, weight: np.nd
     sc = np.flatnonzero(spc_concern)
     spc_txt = np.array(["SPC special cause concern" + (f" ({rule[i].replace('_', ' ')})" if isinstance(rule[i], str)
                                                        else "") for i in sc], dtype=object)
-    add(reasons, spc_ex, spc_txt[spc_ex[sc]])
-    add(notes, spc_concern & ~spc_ex, spc_txt[~spc_ex[sc]])
+    add(reasons, spc_ex & has_value, spc_txt[(spc_ex & has_value)[sc]])
+    add(notes, spc_concern & ~(spc_ex & has_value), spc_txt[~(spc_ex & has_value)[sc]])
     add(notes, lagged & (det | spc_concern), "outcome lag: recent crimes' outcomes are still open, so a fall over "
                                              "time is expected and not flagged")
-    add(reasons, off, "off track for target")
+    add(reasons, off & has_value, "off track for target")
+    few = judge == PeerJudgement.TOO_FEW_PEERS
+    if few.any():
+        pw_, gk = flt(c["peers_with_data"]), flt(c["group_k"])
+        add(notes, few, np.array([f"too few peers with data ({pw_[i]:.0f} of {gk[i]:.0f}): no MSG benchmark"
+                                  for i in np.flatnonzero(few)], dtype=object))
     add(notes, risk, "at risk for target")
-    add(notes, incomplete, "incomplete: a 12-month window touches a missing month (not read as a change)")
+    partial = incomplete & has_value
+    add(notes, partial, "partial: " + np.asarray(as_object(cur["coverage"]) if "coverage" in cur.columns
+                                                 else np.full(n, "some months"), dtype=object)[partial]
+        + " with data, annualised (change not tested)")
+    add(notes, incomplete & ~has_value, why_none[incomplete & ~has_value])
+    add(notes, ~incomplete & ~has_value, why_none[~incomplete & ~has_value])
     c["reasons"] = reasons
     c["notes"] = notes
 
@@ -413,12 +566,18 @@ def exception_table(table: pd.DataFrame, all_rows: bool = False) -> str:
     for (code, end), part in table.groupby(["area_code", "period_end"], sort=False):
         first = part.iloc[0]
         shown = rows[(rows["area_code"] == code) & (rows["period_end"] == end)]
+        valued = int(part["value"].notna().sum())
         lines.append(f"{first['area_name']} ({code}), {first['level']}: 12 months to {end:%b %Y} - "
-                     f"{int(part['exception'].sum())} exception(s) of {len(part)} indicators")
+                     f"{int(part['exception'].sum())} exception(s) of {len(part)} indicators, {valued} with a value")
+        if isinstance(first.get("period_basis"), str):
+            lines.append(f"  judged at {first['period_basis']}")
         if shown.empty:
-            lines.append("  no exceptions")
+            lines.append("  no exceptions" if valued else "  no values, so nothing is judged (notes: --all)")
         for _, r in shown.iterrows():
             val = "no value" if pd.isna(r["value"]) else f"{r['value']:.3g}"
+            cov = r.get("coverage")
+            if isinstance(cov, str) and not pd.isna(r["value"]) and not bool(r["complete"]):
+                val += f" [{cov}]"
             bm = "n/a" if pd.isna(r["benchmark"]) else f"{r['benchmark']:.3g}"
             lines.append(f"  [{r['priority']:.0f}] {r['label']}: {val} (MSG {bm}; {r['peer_judgement']}; "
                          f"{r['travel']}; SPC {str(r['spc_variation']).replace('_', ' ')}"

@@ -78,8 +78,9 @@ def change_arrays(values: pd.DataFrame, rows: np.ndarray | None = None, level: f
     kind = as_object(values["kind"])[sel]
     num, den, val = col("numerator"), col("denominator"), col("value")
     x1, x2 = prev(num), num[sel]
-    t1 = np.where(kind == "count", 1.0, prev(den))
-    t2 = np.where(kind == "count", 1.0, den[sel])
+    # a count's exposure is 1 (or the share of its months with data, when annualised: indicators(partial=))
+    t1 = np.where((kind == "count") & np.isnan(prev(den)), 1.0, prev(den))
+    t2 = np.where((kind == "count") & np.isnan(den[sel]), 1.0, den[sel])
     ok = has_prev & ~np.isnan(x1) & ~np.isnan(x2) & (t1 > 0) & (t2 > 0)
     rr = np.full(len(sel), np.nan)
     lo, hi, p = rr.copy(), rr.copy(), rr.copy()
@@ -332,3 +333,23 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
     pts.insert(0, "period_end", s["period_end"].to_numpy())
     pts.attrs["improvement"] = improvement
     return pts
+
+
+def spc_points_all(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
+                   screen_outliers: bool = True) -> pd.DataFrame:
+    """``spc_points`` for every area and indicator of ``monthly`` at once (one ``xmr_frame`` pass per improvement
+    direction): area_code, indicator, then the ``spc_points`` columns, sorted by area, indicator and month."""
+    s = monthly.sort_values(["area_code", "indicator", "period_end"], kind="stable")
+    if period_end is not None:
+        s = s[s["period_end"] <= pd.Timestamp(period_end)]
+    if months is not None:
+        s = s.groupby(["area_code", "indicator"], sort=False).tail(int(months))
+    s = s.assign(improvement=s["polarity"].astype(str).map(IMPROVEMENT)).reset_index(drop=True)
+    parts = []
+    for direction, rows in s.groupby("improvement", sort=False):
+        pts = _spc.xmr_frame(rows[["area_code", "indicator", "value"]], by=["area_code", "indicator"],
+                             value="value", improvement=direction, screen_outliers=screen_outliers)
+        pts.insert(2, "period_end", rows["period_end"].to_numpy())
+        parts.append(pts)
+    out = pd.concat(parts).sort_index()
+    return out.reset_index(drop=True)

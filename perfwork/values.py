@@ -61,16 +61,29 @@ def _affected(dataset: Dataset, level: str, codes: pd.Index) -> pd.DataFrame:
     return out[out["target"].isin(codes)]
 
 
+PARTIAL = ("annualise",)
+PARTIAL_MIN_MONTHS = 9
+
+
 def indicators(dataset: Dataset, framework: str | Framework = "national", period: str = "rolling12",
-               level: str = "csp", areas=None, period_end=None) -> pd.DataFrame:
+               level: str = "csp", areas=None, period_end=None, partial: str | None = None,
+               partial_min_months: int = PARTIAL_MIN_MONTHS) -> pd.DataFrame:
     """Indicator values for every area of ``level`` and every period of one kind.
 
     Returns one row per area, period and indicator: area_code, area_name, level, period, period_start,
     period_end, indicator, label, domain, kind, polarity, multiplier, numerator, denominator, value, lower,
-    upper (95%), method (how the limits were computed), months, months_missing, complete and pop_year.
-    ``areas`` limits the output to some areas (codes or names); ``period_end`` to one period end (a month,
-    or ``"latest"``).
+    upper (95%), method (how the limits were computed), months, months_missing, months_used, coverage
+    ("11 of 12 months": how many months the value rests on), complete and pop_year. ``areas`` limits the output
+    to some areas (codes or names); ``period_end`` to one period end (a month, or ``"latest"``).
+
+    ``partial="annualise"`` (never the default) gives a value to a period touching missing months when at least
+    ``partial_min_months`` of its months have data: the count over the months available against the exposure
+    scaled by months available / months (population x 11/12; a count's exposure 11/12; a proportion's own
+    denominator), so the limits are the count's own exact/Byar limits. Missing months are never read as zero;
+    such rows keep ``complete = False`` and their ``method`` and ``coverage`` say "11 of 12 months".
     """
+    if partial not in (None, *PARTIAL):
+        raise UsageError(f"partial={partial!r}: expected None or {' / '.join(PARTIAL)}")
     fw = load_framework(framework)
     targets = _level_areas(dataset, level, areas)
     codes = pd.Index(targets["area_code"])
@@ -98,11 +111,18 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
                 matrix = geography.population_matrix(dataset, level, codes, ind.denominator)
                 populations[ind.denominator] = geography.nearest_year(matrix, pop_years)
             den, a.year[:, :, j] = populations[ind.denominator]
+            a.year[:, :, j] = geography.estimate_years(dataset, codes, a.year[:, :, j])
         else:
             den = counts.window_sum(w, ind.denominator)
         gaps = [miss_by_measure[m] for m in ind.measures() if m in miss_by_measure]
         missing_w = w.sum(np.maximum(miss, np.maximum.reduce(gaps))) if gaps else missing_all
-        a.put(j, ind, num, den, missing_w, complete=(missing_w == 0) & counts.available(ind))
+        available = counts.available(ind)
+        used = np.where(available, w.months - missing_w, 0).astype(np.int64)
+        part = (missing_w > 0) & (used >= partial_min_months) if partial else np.zeros(used.shape, dtype=bool)
+        if part.any() and ind.kind != "proportion":  # the exposure of the months with data only
+            den = np.where(part, den * used / w.months, den)
+        a.used[:, :, j] = used
+        a.put(j, ind, num, den, missing_w, complete=(missing_w == 0) & available, partial=part)
     return a.frame(fw, codes, targets["area_name"], level, period, win)
 
 
@@ -164,6 +184,7 @@ class _Windows:
 
     def __init__(self, win: pd.DataFrame) -> None:
         self.start, self.end = win["start"].to_numpy(), win["end"].to_numpy()
+        self.months = (self.end - self.start + 1)[None, :]  # [1, window]
 
     def sum(self, arr: np.ndarray) -> np.ndarray:
         c = np.concatenate([np.zeros_like(arr[:, :1]), np.cumsum(arr, axis=1)], axis=1)
@@ -181,16 +202,23 @@ class _Arrays:
         self.complete = np.zeros(shape, dtype=bool)
         self.year = np.full(shape, -1)
         self.missing = np.zeros(shape, dtype=int)
+        self.used = np.zeros(shape, dtype=np.int64)      # months with data
+        self.partial = np.zeros(shape, dtype=bool)       # valued from the months with data (partial=)
 
     def put(self, j: int, ind, num: np.ndarray, den: np.ndarray, missing_w: np.ndarray,
-            complete: np.ndarray) -> None:
-        """Indicator ``j``: numerator and denominator where complete, the value and its 95% limits."""
+            complete: np.ndarray, partial: np.ndarray) -> None:
+        """Indicator ``j``: numerator and denominator where complete (or valued from the months with data:
+        ``partial``), the value and its 95% limits."""
         self.missing[:, :, j] = missing_w
         self.complete[:, :, j] = complete
-        self.num[:, :, j] = np.where(complete, num, np.nan)
+        self.partial[:, :, j] = partial
+        use = complete | partial
+        self.num[:, :, j] = np.where(use, num, np.nan)
         if ind.kind != "count":  # a population is known even when the counts are not
-            self.den[:, :, j] = np.where(complete | ind.per_population, den, np.nan)
-        ok = complete & ~np.isnan(den) & (den > 0)
+            self.den[:, :, j] = np.where(use | ind.per_population, den, np.nan)
+        else:  # a count's exposure: 1, or the share of the months with data when annualised
+            self.den[:, :, j] = np.where(partial, den, np.nan)
+        ok = use & ~np.isnan(den) & (den > 0)
         if not ok.any():
             return
         if ind.kind == "proportion":
@@ -209,6 +237,7 @@ class _Arrays:
         w = win.reset_index(drop=True)
         year = self.year.ravel()
         zeros = np.zeros(len(area_i), dtype=np.int64)
+        months = (w["end"] - w["start"] + 1).to_numpy()[win_i]
         return pd.DataFrame({
             "area_code": text(codes, area_i),
             "area_name": text(names, area_i),
@@ -221,9 +250,32 @@ class _Arrays:
             "multiplier": meta["multiplier"].to_numpy()[ind_i],
             "numerator": self.num.ravel(), "denominator": self.den.ravel(),
             "value": self.value.ravel(), "lower": self.lower.ravel(), "upper": self.upper.ravel(),
-            "method": text(METHODS, self.method.ravel()),
-            "months": (w["end"] - w["start"] + 1).to_numpy()[win_i],
+            "method": self._methods(months),
+            "months": months,
             "months_missing": self.missing.ravel(),
+            "months_used": self.used.ravel(),
+            "coverage": _coverage(self.used.ravel(), months),
             "complete": self.complete.ravel(),
             "pop_year": pd.arrays.IntegerArray(np.where(year >= 0, year, 0).astype("int64"), year < 0),
         })
+
+    def _methods(self, months: np.ndarray) -> pd.Series:
+        """The limits' method per row; a value from the months with data says how many ("11 of 12 months")."""
+        m, part, used = self.method.ravel().astype(np.int64), self.partial.ravel(), self.used.ravel()
+        key = np.where(m < 0, -1, (m * 1000 + np.where(part, used, 0)) * 1000 + np.where(part, months, 0))
+        codes, uni = pd.factorize(key)
+        words = []
+        for k in uni:
+            if k < 0:
+                words.append(None)
+                continue
+            base, u, n = METHODS[k // 1_000_000], (k // 1000) % 1000, k % 1000
+            how = "share over the months with data" if base.startswith("Wilson") else "annualised"
+            words.append(base if not u else f"{base}, {how}: {u} of {n} months")
+        return text(words, np.where(key < 0, -1, codes))
+
+
+def _coverage(used: np.ndarray, months: np.ndarray) -> pd.Series:
+    """'11 of 12 months' per row, built once per distinct pair."""
+    codes, uni = pd.factorize(used.astype(np.int64) * 1000 + months)
+    return text([f"{u // 1000} of {u % 1000} month{'s' if u % 1000 != 1 else ''}" for u in uni], codes)

@@ -51,6 +51,7 @@ class PeerJudgement(_Vocab):
     HIGHER = "higher"
     LOWER = "lower"
     INCOMPLETE = "incomplete"
+    TOO_FEW_PEERS = "too few peers with data"
 
 
 class Direction(_Vocab):

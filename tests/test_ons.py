@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import perfwork as pw
 from perfwork.dataset import DataError
 from perfwork.sources import ons
 
@@ -244,3 +245,49 @@ def test_real_force_population_tables_read():
                     ("pfa_population_MYE2018_households_SNHP2017.csv", None)):
         p = ons.read_population(REAL / "population" / name)
         assert (p.frame["population"] > 0).all() and len(p.frame) == (n or len(p.frame))
+
+
+# ------------------------------------------------------------------------------------------------ tidy files
+def test_tidy_population_thousands_separators_and_ons_headers(tmp_path):
+    """Issue case 2: an unquoted thousands separator is an error naming the line (never stored as garbage); the
+    quoted form is read; ONS headers (Code, Name, Year, Population; mid-2019 columns) are recognised."""
+    f = tmp_path / "pop.csv"
+    f.write_text("area_code,year,population\nE08000012,2020,498042\nE08000011,2020,154,517\n")
+    with pytest.raises(DataError, match=r"pop.csv, line 3: 4 fields, but the header has 3 \(area_code, year, "
+                                        r"population\); a number with an unquoted thousands separator"):
+        ons.read_population(f)
+    f.write_text('area_code,year,population\nE08000011,2020,"154,517"\n')
+    assert ons.read_population(f).frame["population"].tolist() == [154517.0]
+    f.write_text('Code,Name,Year,Population\nE08000011,Knowsley,2020,"154,517"\n')
+    got = ons.read_population(f).frame
+    assert got[["area_code", "year", "population"]].values.tolist() == [["E08000011", 2020, 154517.0]]
+    f.write_text('Code,Name,mid-2019,mid-2020\nE08000011,Knowsley,"150,862","154,517"\n')
+    got = ons.read_population(f).frame.sort_values("year")
+    assert got["year"].tolist() == [2019, 2020] and got["population"].tolist() == [150862.0, 154517.0]
+    f.write_text("Place,When,People\nE08000011,2020,154517\n")
+    with pytest.raises(DataError, match=r"not a recognised population file; found columns Place, When, People; "
+                                        r"expected .*area_code \(area_code, code.*year \(year.*population"):
+        ons.read_population(f)
+
+
+def test_households_file(tmp_path):
+    f = tmp_path / "hh.csv"
+    f.write_text('Code,Name,Year,Households\nE08000012,Liverpool,2019,"221,000"\n')
+    got = ons.read_population(f, want="households").frame
+    assert got["households"].tolist() == [221000.0] and got["population"].isna().all()
+    f.write_text("Code,Name,Year,Population\nE08000012,Liverpool,2019,498042\n")
+    with pytest.raises(DataError, match="not a recognised households file"):
+        ons.read_population(f, want="households")
+
+
+def test_every_tidy_reader_rejects_extra_fields_naming_the_line(tmp_path):
+    f = tmp_path / "chars.csv"
+    f.write_text('area_code,density\nE08000012,"4,347.3"\nE08000011,1,809\n')
+    with pytest.raises(DataError, match=r"chars.csv, line 3: 3 fields, but the header has 2"):
+        ons.read_characteristics(f)
+    f.write_text('Code,density\nE08000012,"4,347.3"\n')
+    assert ons.read_characteristics(f).frame["value"].tolist() == [4347.3]
+    g = tmp_path / "groups.csv"
+    g.write_text("area_code,peer_code\nA,B\nA,C,D\n")
+    with pytest.raises(DataError, match=r"groups.csv, line 3: 3 fields, but the header has 2"):
+        pw.load_groups(g)

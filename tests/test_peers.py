@@ -22,7 +22,7 @@ def ds() -> Dataset:
 
 @pytest.fixture(scope="module")
 def groups(ds) -> pd.DataFrame:
-    return peers.most_similar(ds)
+    return peers.most_similar(ds, method="nearest")
 
 
 # ---------------------------------------------------------------------------------------------------- MSG build
@@ -55,7 +55,7 @@ def test_msg_agree_with_independent_recomputation(ds, groups):
 
 
 def test_msg_weights_and_transforms(ds):
-    g = peers.most_similar(ds, weights="crime_drivers")
+    g = peers.most_similar(ds, weights="crime_drivers", method="nearest")
     weights, transforms, _ = peers.weight_set("crime_drivers")
     x = ds.characteristics.set_index("area_code").loc[ds.level("csp")["area_code"]].copy()
     for v, how in transforms.items():
@@ -95,7 +95,7 @@ def test_weight_errors(ds, tmp_path):
         peers.most_similar(ds, weights="nope")
     with pytest.raises(peers.PeerGroupError, match="weights.imd_score"):
         peers.most_similar(ds, weights={"imd_score": -1})
-    with pytest.raises(peers.PeerGroupError, match="not in use: shoe_size"):
+    with pytest.raises(peers.PeerGroupError, match="does not have: shoe_size; available: population_density"):
         peers.most_similar(ds, weights={"shoe_size": 2})
     f = tmp_path / "w.yaml"
     f.write_text("weights:\n  imd_score: lots\n")
@@ -192,7 +192,7 @@ def _groups() -> pd.DataFrame:
 
 def test_peer_benchmark_by_hand():
     v = _values()
-    out = peers.compare(v, _groups()).set_index("area_code")
+    out = peers.compare(v, _groups(), min_peers=1).set_index("area_code")
     assert list(out.index) == ["A", "B"]                                     # only areas with a group
     assert out.loc["A", "benchmark"] == pytest.approx((120 + 80 + 45) / (10_000 + 9_000 + 6_000) * 1000)
     assert out.loc["B", "benchmark"] == pytest.approx((80 + 120 + 300) / (9_000 + 10_000 + 20_000) * 1000)
@@ -214,7 +214,7 @@ def test_peer_benchmark_by_hand():
     assert out.loc["A", "significance"] == want
     assert out.loc["A", "peer_judgement"] == {"High": "worse", "Low": "better"}.get(want.split(" ")[0], "similar")
 
-    mean_excl = peers.compare(v, _groups(), benchmark="mean", include_self=False).set_index("area_code")
+    mean_excl = peers.compare(v, _groups(), benchmark="mean", include_self=False, min_peers=1).set_index("area_code")
     assert mean_excl.loc["A", "benchmark"] == pytest.approx(rates[["B", "C"]].mean())
     assert mean_excl.loc["A", "benchmark_method"] == "mean of MSG members' values excl. self, k=2"
     assert mean_excl.loc["A", "group_rank"] == 3                              # ranks always include the area
@@ -223,15 +223,15 @@ def test_peer_benchmark_by_hand():
 def test_compare_incomplete_and_polarity():
     v = _values()
     v.loc[v["area_code"] == "C", ["numerator", "value"]] = np.nan             # C touches a missing month
-    out = peers.compare(v, _groups()).set_index("area_code")
+    out = peers.compare(v, _groups(), min_peers=1).set_index("area_code")
     assert out.loc["A", "peers_n"] == 2
     assert out.loc["A", "benchmark"] == pytest.approx(200 / 19_000 * 1000)
     v2 = _values().assign(polarity="high_is_good")
-    hi = peers.compare(v2, _groups()).set_index("area_code")
+    hi = peers.compare(v2, _groups(), min_peers=1).set_index("area_code")
     assert hi.loc["A", "group_rank"] == 1
     v3 = _values()
     v3.loc[v3["area_code"] == "A", ["numerator", "value"]] = np.nan
-    assert peers.compare(v3, _groups()).set_index("area_code").loc["A", "peer_judgement"] == "incomplete"
+    assert peers.compare(v3, _groups(), min_peers=1).set_index("area_code").loc["A", "peer_judgement"] == "incomplete"
     assert list(peers.judge(["High (0.001)", "Low (0.025)", "Not significant", None], "none")) == \
         ["higher", "lower", "similar", "incomplete"]
 
@@ -309,8 +309,8 @@ def test_overdispersion_not_applied_is_the_plain_exact_test():
     Poisson limits, as "none" does (the review's case: Not significant, not Low (0.025) from a normal test)."""
     v = _rate_values({"A": 0, "B": 1000, "C": 1000, "D": 1000}, {"A": 150, "B": 100_000, "C": 100_000, "D": 100_000})
     g = _one_group("A", "ABCD")
-    none = peers.compare(v, g).iloc[0]
-    auto = peers.compare(v, g, overdispersion="auto").iloc[0]
+    none = peers.compare(v, g, min_peers=1).iloc[0]
+    auto = peers.compare(v, g, overdispersion="auto", min_peers=1).iloc[0]
     assert none["significance"] == "Not significant"                          # exact upper limit 24.6 > 10.0
     assert not auto["od_applied"] and auto["tau2"] == 0
     assert auto["significance"] == none["significance"] and auto["peer_judgement"] == none["peer_judgement"]
@@ -319,7 +319,7 @@ def test_overdispersion_not_applied_is_the_plain_exact_test():
                                            "excess variation in the group)")
     assert auto["significance_method"].startswith("Exact 95%/99.8% CI vs pooled MSG benchmark")
     # "always" applies the small tau^2 there is, and says so: a normal test on the square-root scale.
-    always = peers.compare(v, g, overdispersion="always").iloc[0]
+    always = peers.compare(v, g, overdispersion="always", min_peers=1).iloc[0]
     assert always["od_applied"] and always["tau2"] > 0
     theta = 3000 / 300_150
     z = (0 - np.sqrt(theta)) / np.sqrt(1 / (4 * 150) + always["tau2"])
@@ -335,8 +335,8 @@ def test_overdispersion_applied_widens_the_limits():
     den = {a: 100_000 for a in rates}
     v = _rate_values({a: r * 100 for a, r in rates.items()}, den)
     g = pd.concat([_one_group(a, list(rates)) for a in rates], ignore_index=True)
-    plain = peers.compare(v, g).set_index("area_code")
-    od = peers.compare(v, g, overdispersion="auto").set_index("area_code")
+    plain = peers.compare(v, g, min_peers=1).set_index("area_code")
+    od = peers.compare(v, g, overdispersion="auto", min_peers=1).set_index("area_code")
     assert od["od_applied"].all()
     ref = stats.overdispersion(v["numerator"], v["denominator"], kind="rate")
     assert ref["exceeds"] and od["tau2"].to_numpy() == pytest.approx(ref["tau2"], rel=1e-9)

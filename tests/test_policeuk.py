@@ -16,6 +16,7 @@ from perfwork.store import Store
 FIX = Path(__file__).resolve().parent / "fixtures" / "policeuk"
 LOOKUPS = [FIX / "lookups" / "LSOA11_LAD20_EN_LU_test.csv", FIX / "lookups" / "LAD19_CSP19_PFA19_EW_LU_test.csv"]
 BAD = FIX / "malformed"
+LOOSE = FIX / "loose" / "2020-07-avon-and-somerset-street.csv.gz"
 
 
 # ------------------------------------------------------------------------------------------------ discovery
@@ -56,8 +57,11 @@ def test_file_names(name, expected):
 
 
 def test_folder_skips_other_files_but_an_explicit_unknown_csv_is_an_error(tmp_path):
-    found = policeuk.discover([BAD / "unknown_header"], tmp_path)
-    assert not found.files and "not a police.uk" in found.skipped[0][1]
+    found = policeuk.discover([BAD / "unknown_header", LOOSE], tmp_path)
+    assert len(found.files) == 1 and "not a police.uk" in found.skipped[0][1]
+    with pytest.raises(DataError, match=r"no police.uk street, outcomes or stop-and-search file in .*unknown_header "
+                                        r"\(.*crimes.csv: not a police.uk file.*nothing was stored"):
+        policeuk.discover([BAD / "unknown_header"], tmp_path)
     with pytest.raises(DataError, match=r"crimes.csv, line 1: not a police.uk file"):
         policeuk.discover([BAD / "unknown_header" / "crimes.csv"], tmp_path)
     with pytest.raises(DataError, match="no such file or folder"):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gzip
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import perfwork as pw
 from perfwork import cli
 from perfwork.dataset import DataError, Dataset
 from perfwork.measures import CRIME_CATEGORIES, CRIME_LABELS, known_measures, stop_search_measure
@@ -54,9 +56,10 @@ EXPECTED_BUCKETS = {  # file name -> bucket -> rows
 }
 
 
-def ingest(path, inputs=INPUTS, lookups=LOOKUPS, population=POP, characteristics=()):
+def ingest(path, inputs=INPUTS, lookups=LOOKUPS, population=POP, characteristics=(), households=()):
     with Store(path) as st:
-        return st.ingest_police_uk(inputs, lookups=lookups, population=population, characteristics=characteristics)
+        return st.ingest_police_uk(inputs, lookups=lookups, population=population, characteristics=characteristics,
+                                   households=households)
 
 
 def as_dict(counts: pd.DataFrame) -> dict:
@@ -206,7 +209,10 @@ def test_areas_population_and_carry_forward(store):
     assert pop[(SOMERSET, 2019)] == 115587 + 155115                  # sum of its districts
     assert pop[(AS, 2019)] == 463405 + 115587 + 155115                # force = sum of its CSPs
     assert pop[(BRISTOL, 2020)] == pop[(BRISTOL, 2019)]               # carried forward
-    assert "population for 2020 carried forward from the mid-2019 estimate" in ds.name
+    assert any("population for 2020 carried forward from the mid-2019 estimate" in n for n in ds.notes)
+    assert ds.name == str(store)                                       # errors name the store by its path
+    ind = pw.indicators(ds, areas=BRISTOL, period_end="2020-06")        # the 12 months to June 2020: mid-2020
+    assert set(ind["pop_year"].dropna()) == {2019}                             # shown as the estimate it really is
     assert ds.population["households"].isna().all()
 
 
@@ -238,7 +244,7 @@ def test_missing_population_is_an_error_or_dropped_on_request(tmp_path):
     assert as_dict(ds.counts)[(AYLESBURY, "2019-06")] == {"burglary": 1, "burglary:under_investigation": 1,
                                                          "other-theft": 1, "other-theft:unavailable": 1}
     assert ds.population.set_index(["area_code", "year"]).loc[(AYLESBURY, 2019), "population"] == 181733
-    assert "2019 carried forward from the mid-2018" in ds.name
+    assert any("2019 carried forward from the mid-2018" in n for n in ds.notes)
 
 
 def test_successor_lookup_turns_unmapped_into_ambiguous_and_welsh_lookup_finds_gwent(tmp_path):
@@ -262,6 +268,27 @@ def test_csp_population_given_directly(tmp_path):
     ds = open_store(path)
     # Suffolk Coastal has no counts, but a directly given CSP figure is used for it all the same
     assert ds.population.set_index(["area_code", "year"]).loc[("E22000274", 2019), "population"] == 130000
+
+
+def test_households_by_district_give_burglary_per_1000_households(store, tmp_path):
+    """Without household estimates burglary per 1,000 households has no value and says why; a tidy CSV of
+    households by district (ingested with --households) gives CSPs and forces theirs."""
+    pair = pd.DataFrame({"area_code": [BRISTOL], "peer_code": [SOMERSET], "rank": [1]})
+    t = pw.assess(open_store(store), area=BRISTOL, period_end="2020-07", peers=pair, min_peers=1)
+    row = t.set_index("indicator").loc["burglary"]
+    assert np.isnan(row["value"]) and "no household estimates for this area" in row["notes"] and not row["exception"]
+    hh = tmp_path / "households.csv"
+    hh.write_text('Code,Name,Year,Households\nE06000023,"Bristol, City of",2019,"195,000"\n'
+                  "E07000187,Mendip,2019,48000\nE07000246,Somerset West and Taunton,2019,69000\n")
+    rep = ingest(store, inputs=[], population=[], households=[hh])
+    assert rep.files.set_index("kind").loc["households", "status"] == "new"
+    ds = open_store(store)
+    got = ds.population.set_index(["area_code", "year"])["households"]
+    assert got[(BRISTOL, 2019)] == 195000 and got[(SOMERSET, 2019)] == 48000 + 69000
+    assert got[(AS, 2019)] == 195000 + 48000 + 69000 and got[(BRISTOL, 2020)] == 195000      # carried forward
+    assert ds.population.set_index(["area_code", "year"])["population"][(BRISTOL, 2019)] == 463405   # kept
+    ind = pw.indicators(ds, areas=BRISTOL, period_end="2020-07").set_index("indicator")
+    assert ind.loc["burglary", "denominator"] == 195000 and ind.loc["burglary", "pop_year"] == 2019
 
 
 # ------------------------------------------------------------------------------------------------ ledger
@@ -303,6 +330,59 @@ def test_same_file_twice_in_one_ingest(tmp_path):
         ingest(tmp_path / "u.duckdb", inputs=[FIX / "archive", export])
 
 
+def test_renamed_copy_is_an_error_and_changes_no_count(store, tmp_path):
+    """Issue case 1: a file copied under another force's name, or another month's, is an error naming both
+    identities; nothing is stored and no count changes."""
+    before = open_store(store).counts
+    src = FIX / "changed" / "2019-08-avon-and-somerset-street.csv"
+    other_force = tmp_path / "2019-08-thames-valley-street.csv"
+    other_force.write_bytes(src.read_bytes())
+    with pytest.raises(DataError, match=r"2019-08-thames-valley-street.csv: its name says force 'thames-valley' but "
+                                        r"its rows say 'Reported by' 'Avon and Somerset Constabulary'"):
+        ingest(store, inputs=[other_force])
+    archived = tmp_path / "2019-09-avon-and-somerset-street.csv"  # same bytes as the archive's August file
+    with zipfile.ZipFile(FIX / "archive" / "police-uk-2019-06-to-2019-08.zip") as z:
+        archived.write_bytes(z.read("2019-08/2019-08-avon-and-somerset-street.csv"))
+    with pytest.raises(DataError, match=r"same bytes as .*2019-08-avon-and-somerset-street.csv, already ingested as "
+                                        r"street:E23000036:2019-08 \(this file would be street:E23000036:2019-09\)"):
+        ingest(store, inputs=[archived])
+    with Store(store, read_only=True) as st:
+        assert len(st.ingests()) == 1
+    pd.testing.assert_frame_equal(open_store(store).counts, before)
+
+
+def test_renamed_reference_file_is_not_read_twice(store, tmp_path):
+    copy = tmp_path / "IoD_copy.csv"
+    copy.write_bytes((FIX / "characteristics" / "IoD2019_LAD_test.csv").read_bytes())
+    rep = ingest(store, inputs=[], characteristics=[copy])
+    assert set(rep.files["status"]) == {"unchanged"}
+    assert any("same bytes as" in n for n in rep.notes)
+
+
+def test_ingest_that_finds_nothing_fails_with_the_reason(tmp_path, capsys):
+    """Issue case 7: an empty zip or folder is an error; a zip inside a zip and files whose names say nothing are
+    read (identified by their columns, as loose files are)."""
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(DataError, match=r"no police.uk street, outcomes or stop-and-search file in .*empty.zip "
+                                        r"\(.*empty.zip: an empty zip archive\); nothing was stored"):
+        ingest(tmp_path / "e.duckdb", inputs=[empty])
+    args = ["ingest", "police-uk", str(empty), *sum((["--lookup", str(p)] for p in LOOKUPS), []),
+            "--store", str(tmp_path / "e.duckdb")]
+    assert cli.main(args) == 1
+    assert "an empty zip archive" in capsys.readouterr().err
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(nested, "w") as z:
+        z.write(FIX / "archive" / "police-uk-2019-06-to-2019-08.zip", "download/police-uk.zip")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "avon-and-somerset-street.csv").write_bytes(gzip.decompress(INPUTS[1].read_bytes()))
+    (odd / "2020-07-avon-and-somerset-street - Copy.csv").write_bytes(gzip.decompress(INPUTS[1].read_bytes()))
+    rep = ingest(tmp_path / "n.duckdb", inputs=[nested, odd, INPUTS[2]])
+    assert as_dict(open_store(tmp_path / "n.duckdb").counts) == EXPECTED_COUNTS
+    assert any("same content as" in why for _, why in rep.skipped)  # the copy: same file, same force-month
+
+
 def test_interrupted_ingest_leaves_the_store_as_it_was(store, monkeypatch):
     with Store(store, read_only=True) as st:
         before = {t: st._q(f"SELECT * FROM {t} ORDER BY ALL") for t in ("ledger", "street", "accounting", "ingests")}
@@ -341,6 +421,8 @@ def test_cli(tmp_path, capsys):
     assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "row accounting for this ingest (31 rows)" in out and "LAD not mapped to a CSP" in out
+    assert "counted        ASB  no location  LSOA unknown  LAD unmapped  ambiguous   rejected" in out  # whole
+    assert "0.00B" not in capsys.readouterr().err
     assert cli.main(args + ["--quiet"]) == 0
     assert capsys.readouterr().out == ""
     bad = ["ingest", "police-uk", str(FIX / "malformed" / "not_utf8"), "--store", str(store), "-q"]

@@ -206,3 +206,14 @@ def test_fy_values_equal_indicator_fy(ds):
     assert len(m) == len(fy)
     np.testing.assert_allclose(m["value"], m["value_r"], equal_nan=True)
     np.testing.assert_allclose(m["numerator"], m["numerator_r"], equal_nan=True)
+
+
+def test_spc_points_all_equals_spc_points_per_series(monthly):
+    allp = trends.spc_points_all(monthly, period_end="2026-01-01", months=30)
+    for area in (S["recording_change"], "DK-C0001"):
+        for ind in ("violence", "burglary", "positive_outcomes"):
+            one = trends.spc_points(monthly, area, ind, period_end="2026-01-01", months=30)
+            got = allp[(allp["area_code"] == area) & (allp["indicator"] == ind)].drop(columns=["area_code",
+                                                                                          "indicator"])
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), one[got.columns], check_dtype=False)
+    assert set(allp["area_code"]) == set(monthly["area_code"])

@@ -12,26 +12,34 @@ itself with ``record``: the batch never reads its cells.
 
 from __future__ import annotations
 
-from ._plan import BatchError, expand_areas
-from ._run import BatchResult, run
-from ._worker import SUMMARY_MIME
+import importlib
+
+# loaded on first use: the kernel side (_state) imports this package and must stay light
+_LAZY = {"run": "_run", "BatchResult": "_run", "BatchError": "_plan", "expand_areas": "_plan",
+         "SUMMARY_MIME": "_worker"}
 
 
-class Record:
-    """What a notebook says about its area for the batch index: shown as its headline, kept as data."""
-
-    def __init__(self, headline: str, exceptions: int | None = None, **more):
-        self.data = {"headline": str(headline), "exceptions": None if exceptions is None else int(exceptions), **more}
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/markdown": self.data["headline"], "text/plain": self.data["headline"], SUMMARY_MIME: self.data}
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def record(headline: str, exceptions: int | None = None, **more) -> Record:
-    """The area's headline and number of exceptions for the batch's index and summary.csv. Display it (leave it as
-    a cell's last expression, or ``display(...)``): it shows the headline and carries the values as
-    ``application/vnd.perfwork.batch+json``; any JSON-able ``more`` fields are kept in the manifest."""
-    return Record(headline, exceptions, **more)
+def close() -> None:
+    """Shut down the warm kernels ``run(..., keep_kernels=True)`` left running in this process."""
+    from ._worker import close_all
+
+    close_all()
 
 
-__all__ = ["run", "record", "Record", "BatchResult", "BatchError", "expand_areas", "SUMMARY_MIME"]
+def record(headline: str, exceptions: int | None = None, **more):
+    """The area's headline and number of exceptions for the batch's index and summary.csv, from any notebook.
+    Display it (a cell's last expression, or ``display(...)``): it shows the headline and carries the values as
+    ``application/vnd.perfwork.batch+json``, as ``perfwork.report.Report.summary()`` does."""
+    from ..report.profile import Markdown, md_escape
+
+    data = {"headline": str(headline), "exceptions": None if exceptions is None else int(exceptions), **more}
+    return Markdown(md_escape(headline), record=data)
+
+
+__all__ = ["run", "close", "record", "BatchResult", "BatchError", "expand_areas", "SUMMARY_MIME"]

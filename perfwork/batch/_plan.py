@@ -55,7 +55,7 @@ def make_plan(notebook, areas="all", parameters=None, params_file=None, dataset=
     declared = inspect_notebook(notebook)
     if not declared:
         raise BatchError(f"{notebook} has no cell tagged 'parameters' (papermill injects the area after it)")
-    params = dict(read_yaml_file(params_file) or {}) if params_file else {}
+    params = dict(read_yaml_file(str(params_file)) or {}) if params_file else {}
     params.update(parameters or {})
     for name in params:
         if name not in declared:

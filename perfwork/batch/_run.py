@@ -11,8 +11,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..charts.render import vega_bundle
 from . import _outputs, _worker
-from ._plan import make_plan
+from ._plan import BatchError, make_plan
+
+# charts as report figures, never widgets, as `perfwork report` runs them (perfwork.report.run.report_charts)
+REPORT_ENV = {"PERFWORK_CHARTS": "report"}
 
 
 @dataclass
@@ -20,6 +24,7 @@ class BatchResult:
     rows: list  # one dict per area (summary.csv's columns)
     out: Path
     interrupted: bool = False
+    peak_rss_mb: float = 0.0  # the largest peak memory of a local kernel (0 on a cluster)
 
     @property
     def failed(self) -> list[str]:
@@ -35,7 +40,7 @@ class BatchResult:
 
 
 def run(notebook, out, areas="all", parameters=None, params_file=None, workers=None, resume=False,
-        scheduler=None, timeout=None, progress=True, dataset=None) -> BatchResult:
+        scheduler=None, timeout=None, progress=True, dataset=None, keep_kernels=False) -> BatchResult:
     """Run ``notebook`` once per area with papermill's semantics and write ``out/<area>.ipynb``,
     ``out/<area>.html``, ``out/summary.csv`` and ``out/index.html``.
 
@@ -43,12 +48,14 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
     or a list of codes. ``parameters`` (and the YAML ``params_file``) are shared by every area and checked against
     the notebook's ``parameters`` cell before anything runs. ``workers``: warm kernels on this machine (default:
     one per core); ``scheduler``: a Dask scheduler address instead. ``timeout``: seconds per cell. ``resume``: skip
-    areas whose outputs are complete and whose notebook, parameters and data are unchanged."""
+    areas whose outputs are complete and whose notebook, parameters and data are unchanged. ``keep_kernels``: leave
+    the local warm kernels running for the next ``run`` in this process (``perfwork.batch.close()`` ends them)."""
     t0 = time.perf_counter()
     plan = make_plan(notebook, areas, parameters, params_file, dataset=dataset)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _outputs.remove_temporaries(out)
+    _outputs.write_atomic(out / _worker.BUNDLE, vega_bundle())
     manifest = _outputs.Manifest(out)
     rows: dict[str, dict] = {}
     todo = []
@@ -62,6 +69,7 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
 
     bar = tqdm(total=len(todo), unit="area", desc="perfwork batch", disable=not progress or not todo)
     interrupted = False
+    stats: dict = {}
 
     def arrived(result: dict) -> None:
         rows[result["area"]] = _write_area(result, plan, out, manifest)
@@ -70,11 +78,9 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
 
     try:
         if scheduler:
-            from ._dask import run_on_cluster
-
-            run_on_cluster(scheduler, todo, arrived)
+            _on_cluster()(scheduler, todo, arrived)
         else:
-            _run_local(todo, workers or os.cpu_count() or 1, arrived)
+            stats = _run_local(todo, workers or os.cpu_count() or 1, arrived, keep_kernels)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -84,13 +90,22 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
     note = "Interrupted: areas marked 'not run' have no report." if interrupted else ""
     _outputs.write_atomic(out / "index.html", _outputs.index_html(ordered, plan.notebook,
                                                                   time.perf_counter() - t0, note))
-    return BatchResult(ordered, out, interrupted)
+    return BatchResult(ordered, out, interrupted, stats.get("peak_rss_mb", 0.0))
+
+
+def _on_cluster():
+    try:
+        from ._dask import run_on_cluster
+    except ImportError as exc:
+        raise BatchError(f"--scheduler needs Dask distributed ({exc}): pip install 'perfwork[scale]'") from exc
+    return run_on_cluster
 
 
 def _task(plan, area: str, out: Path, timeout) -> dict:
     return {"area": area, "template": plan.template, "parameters": plan.area_parameters(area),
             "input_path": plan.notebook, "output_path": str(out / f"{area}.ipynb"), "timeout": timeout,
             "kernel_name": plan.kernel_name, "warm_modules": plan.warm_modules, "cwd": os.getcwd(),
+            "env": REPORT_ENV,
             "title": f"{plan.names[area]} ({area})", "fingerprint": plan.area_fingerprint(area)}
 
 
@@ -107,10 +122,11 @@ def _write_area(result: dict, plan, out: Path, manifest) -> dict:
     return row
 
 
-def _run_local(tasks: list[dict], workers: int, arrived) -> None:
+def _run_local(tasks: list[dict], workers: int, arrived, keep_kernels: bool = False) -> dict:
     """``workers`` threads, each driving its own warm kernel process (the kernels do the work, in parallel)."""
+    stats: dict = {}
     if not tasks:
-        return
+        return stats
     pool = cf.ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="perfwork-batch")
     pending = {pool.submit(_worker.run_area, task) for task in tasks}
     try:
@@ -118,11 +134,15 @@ def _run_local(tasks: list[dict], workers: int, arrived) -> None:
             done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 arrived(future.result())
+        stats["peak_rss_mb"] = _worker.peak_rss_mb()
+        return stats
     except BaseException:
         for future in pending:
             future.cancel()
         _worker.interrupt_all()
+        keep_kernels = False
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        _worker.close_all()
+        if not keep_kernels:
+            _worker.close_all()

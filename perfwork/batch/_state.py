@@ -60,7 +60,15 @@ def warm(modules: list[str], packages: list[str] = (), skip: list[str] = ()) -> 
     for name in packages:
         failed += _import_submodules(name, tuple(skip))
     _snapshot = _Snapshot(user_ns)
+    _collect()
     return failed
+
+
+def _collect() -> None:
+    """Free the last area's cycles, then move every survivor (imports, the package caches) out of the collector's
+    sight: later collections then cost what one area allocates, not the whole warm heap."""
+    gc.collect()
+    gc.freeze()
 
 
 def _import_submodules(package: str, skip: tuple) -> list[str]:
@@ -87,13 +95,6 @@ def restore() -> list[str]:
     return _snapshot.restore()
 
 
-def peak_rss_mb() -> float:
-    """This kernel's peak resident memory in MB (Linux reports ru_maxrss in kB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _changed(state) -> bool:
     d, keys, values = state
     return (len(d) != len(keys) or not all(map(operator.is_, d, keys))
@@ -105,7 +106,7 @@ class _Snapshot:
         shell = _ipython()
         self.user_ns = user_ns
         self.hidden = dict(shell.user_ns_hidden)
-        self.modules = set(sys.modules)
+        self.modules = dict(sys.modules)
         self.dicts: dict[int, tuple] = {}
         self.names: dict[int, str] = {}
         for name, module in list(sys.modules.items()):
@@ -147,28 +148,38 @@ class _Snapshot:
         changed += self._restore_process()
         for extra in self.extras:
             changed += extra.restore()
-        for name in set(sys.modules) - self.modules:  # imported during an area: kept, and guarded from now on
-            self.modules.add(name)
+        for name in [n for n in self.modules if n not in sys.modules]:  # a module deleted from sys.modules
+            changed.append(f"sys.modules[{name!r}]")
+            sys.modules[name] = self.modules[name]
+        for name in [n for n in sys.modules if n not in self.modules]:  # imported in an area: kept, guarded now
+            self.modules[name] = sys.modules[name]
             self._add_module(name, sys.modules[name])
         random.seed()
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()
-        gc.collect()
+        _collect()
         return [c for c in changed if c not in _QUIET]
 
     def _restore_user_ns(self) -> list[str]:
+        """What ``InteractiveShell.reset`` does, without its full garbage collection (``restore`` collects only
+        what is new): the user namespace as the fresh kernel had it, a new history session, counts from 1."""
         shell = _ipython()
         ns = shell.user_ns
         added = sorted(k for k in ns if k not in self.user_ns and not k.startswith("_"))
-        shell.reset(new_session=True)  # a fresh history session, as a new kernel has: cells count from 1
-        for k in [k for k in ns if k not in self.user_ns]:
-            del ns[k]
-        for k, v in self.user_ns.items():
-            if k not in ns:
-                ns[k] = v
+        shell.history_manager.reset(new_session=True)  # In/Out/_ih/_oh/_dh are cleared in place
+        hook = shell.displayhook
+        hook._, hook.__, hook.___ = "", "", ""
+        for k in [k for k in ns if k not in self.user_ns or ns[k] is not self.user_ns[k]]:
+            if k not in ("__builtin__", "__builtins__"):  # deleting these breaks objects' __del__
+                del ns[k]
+        ns.update(self.user_ns)
         shell.user_ns_hidden.clear()
         shell.user_ns_hidden.update(self.hidden)
+        shell.alias_manager.clear_aliases()
+        shell.alias_manager.init_aliases()
+        shell.clear_main_mod_cache()
         shell.execution_count = 1
+        shell.last_execution_succeeded, shell.last_execution_result = True, None
         for name in ("last_type", "last_value", "last_traceback", "last_exc"):
             sys.__dict__.pop(name, None)
         return [f"global {k}" for k in added]

@@ -27,13 +27,16 @@ MAX_ROWS = 20_000   # rows inlined in one spec; the chart functions pass frames 
 
 
 def _spec(chart, validate: bool = True) -> dict:
+    """A chart's Vega-Lite spec: a dict as it is, an Altair chart through ``to_dict`` (any number of rows)."""
+    if isinstance(chart, dict):
+        return chart
     with alt.data_transformers.disable_max_rows():
         return chart.to_dict(validate=validate)
 
 
 def describe(chart) -> tuple[str, str]:
     """(title, text alternative) of a chart: the title text and the spec's ``description``."""
-    spec = chart.to_dict(validate=False) if hasattr(chart, "to_dict") else chart
+    spec = _spec(chart, validate=False)
     title = spec.get("title", "")
     if isinstance(title, dict):
         title = title.get("text", "")
@@ -43,12 +46,13 @@ def describe(chart) -> tuple[str, str]:
 
 
 class Figure:
-    """A chart as a notebook output for reports: its Vega-Lite spec, title and text alternative."""
+    """A chart (Vega-Lite dict or Altair chart) as a notebook output for reports: its spec, title and text
+    alternative."""
 
     def __init__(self, chart):
-        # not validated again here: the chart functions' specs are validated by the tests, and validation
-        # costs more than building the chart
-        self.spec = _spec(chart, validate=False) if hasattr(chart, "to_dict") else dict(chart)
+        # not validated again here: the tests validate every chart function's spec, and validation costs more
+        # than building the chart
+        self.spec = _spec(chart, validate=False)
         self.title, self.description = describe(self.spec)
 
     def data(self) -> dict:
@@ -63,17 +67,14 @@ def figure(chart) -> Figure:
     return Figure(chart)
 
 
-@lru_cache(maxsize=1)
-def _offline() -> None:
-    alt.JupyterChart.enable_offline()
-
-
 def interactive(chart, **options):
     """Altair's ``JupyterChart`` widget with its JavaScript bundled offline (no CDN): tooltips, selections in
     ``widget.selections``. For JupyterLab and Voilà."""
-    _offline()
+    from .vl import to_altair
+
+    alt.JupyterChart.enable_offline()   # a no-op once offline; checked each time, as a kernel may reset it
     with alt.data_transformers.disable_max_rows():
-        return alt.JupyterChart(chart, **options)
+        return alt.JupyterChart(to_altair(chart) if isinstance(chart, dict) else chart, **options)
 
 
 def target() -> str:

@@ -48,15 +48,13 @@ def peer_word(judgement) -> str:
     return j if j in PEER and j != "not judged" else "not judged"
 
 
-def scale(colours: dict, order: list[str], present=None):
-    """An Altair colour scale for ``order`` (domain) with ``colours``; only the values in ``present`` (when
+def scale(colours: dict, order: list[str], present=None) -> dict:
+    """A Vega-Lite colour scale for ``order`` (domain) with ``colours``; only the values in ``present`` (when
     given) appear, so the legend lists what the chart shows."""
-    import altair as alt
-
     if present is not None:
-        have = set(present)
+        have = {str(v) for v in present}
         order = [k for k in order if k in have] or order[:1]
-    return alt.Scale(domain=order, range=[colours[k] for k in order])
+    return {"domain": [str(k) for k in order], "range": [colours[k] for k in order]}
 
 
 def text_on(colour: str) -> str:
@@ -89,14 +87,3 @@ def short_label(label: str) -> str:
     text = str(label).split(" per ")[0].replace(" (%)", "").strip()
     return text if text[:2].isupper() else text[:1].lower() + text[1:]
 
-
-_TYPES = {"Q": "quantitative", "N": "nominal", "T": "temporal", "O": "ordinal"}
-
-
-def ch(cls, shorthand: str, **kw):
-    """An Altair channel from 'field:T' built directly: Altair's shorthand strings are parsed through the
-    schema (about 20 ms per chart), explicit channels cost nothing."""
-    field, _, t = shorthand.rpartition(":")
-    if cls.__name__ in ("X2", "Y2"):          # secondary positions take their type from the primary
-        return cls(field=field, **kw)
-    return cls(field=field, type=_TYPES[t], **kw)

@@ -15,6 +15,7 @@ from .decisions import add_decisions_commands
 from .ingest import add_ingest_commands
 from .judge import add_assess_commands, add_peers_commands
 from .report import add_report_commands
+from .serve import add_serve_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_commands(sub)
     add_report_commands(sub)
     add_decisions_commands(sub)
+    add_serve_commands(sub)
     return parser
 
 

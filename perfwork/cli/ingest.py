@@ -23,7 +23,10 @@ LSOA + LAD), LAD -> CSP -> police force area (LAD19CD + CSP19CD + PFA19CD, any y
 (LADCD + LADCD_ACTIVE) and code/name lists. Lookups are kept in the store: later ingests need not repeat them.
 
 --population takes the ONS mid-year estimates workbook (sheet 'MYE 5'), the ONS CMD 'v4' CSV or a CSV with
-area_code, year, population[, households]. CSP and force populations are sums of their districts.
+area_code, year, population[, households] (ONS names such as Code, Name, Year, Population or All ages, and wide
+files with one column per year such as mid-2019, are recognised; quoted numbers may have thousands separators).
+--households takes household estimates by district in the same CSV forms (area_code, year, households). CSP and
+force populations and households are sums of their districts.
 
 Every row lands in one bucket - counted, ASB, no location, LSOA not in the lookup, LAD not mapped to a CSP,
 ambiguous LAD -> CSP, rejected (with the reason) - reported per file and kept in the store. Re-ingesting a file
@@ -73,6 +76,8 @@ def add_ingest_commands(subparsers) -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--population", action="append", default=[], type=Path, metavar="FILE",
                    help="ONS population estimates (MYE workbook or CSV; repeat for several)")
+    p.add_argument("--households", action="append", default=[], type=Path, metavar="FILE",
+                   help="household estimates by district (CSV: area_code, year, households; repeat for several)")
     p.set_defaults(func=run_police_uk)
     c = sub.add_parser("characteristics", help="area characteristics for Most Similar Groups",
                        description=CHARACTERISTICS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,12 +112,13 @@ def _ingest(args, run) -> int:
 
 
 def run_police_uk(args) -> int:
-    if not args.paths and not args.population and not args.lookup:
-        print("perfwork ingest police-uk: nothing to ingest (give PATHs, --lookup or --population)",
+    if not args.paths and not args.population and not args.lookup and not args.households:
+        print("perfwork ingest police-uk: nothing to ingest (give PATHs, --lookup, --population or --households)",
               file=sys.stderr)
         return 2
     return _ingest(args, lambda st: st.ingest_police_uk(args.paths, lookups=args.lookup, population=args.population,
-                                                         quiet=args.quiet, command=_command(args)))
+                                                         households=args.households, quiet=args.quiet,
+                                                         command=_command(args)))
 
 
 def run_characteristics(args) -> int:

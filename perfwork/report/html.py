@@ -26,6 +26,7 @@ from ..charts.render import CHART_MIMETYPE, vega_bundle
 # Which representation of an output to keep, best first.
 PRIORITY = (CHART_MIMETYPE, "text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/plain")
 _TAG = re.compile(r"<[^>]+>")
+_CAPTION = re.compile(r'class="gt_heading gt_title[^"]*"[^>]*>(.*?)</', re.S)
 
 CSS = """
 :root { --ink: #1f1f1f; --muted: #4d4d4d; --rule: #c8c8c8; --accent: #0b5cad; }
@@ -44,6 +45,8 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; paddi
   font-size: .88rem; }
 .pw-output { margin: .6rem 0 1rem; }
 .pw-table { overflow-x: auto; max-width: 100%; }
+.pw-table > div { overflow: visible !important; }   /* one scrolling region per table: the focusable wrapper */
+.pw-table:focus { outline: 2px solid var(--accent); outline-offset: 2px; }
 table { border-collapse: collapse; font-size: .92rem; }
 th, td { padding: .3rem .55rem; text-align: left; vertical-align: top; }
 table.dataframe { border: 0; } table.dataframe th, table.dataframe td { border-bottom: 1px solid var(--rule); }
@@ -138,7 +141,13 @@ def _output(out: dict, counter: list) -> str:
             return chart_figure(value if isinstance(value, dict) else json.loads(_text(value)), counter[0])
         if mime == "text/html":
             body = _text(value)
-            return f'<div class="pw-table">{body}</div>' if "<table" in body else body
+            if "<table" not in body:
+                return body
+            # a wide table scrolls inside its own region, which keyboard users can reach (WCAG 2.1.1)
+            counter[1] += 1
+            name = _TAG.sub("", m.group(1)).strip() if (m := _CAPTION.search(body)) else f"Table {counter[1]}"
+            return (f'<div class="pw-table" tabindex="0" role="region" aria-label="{html.escape(name, quote=True)}">'
+                    f"{body}</div>")
         if mime == "text/markdown":
             return _markdown()(_text(value))
         if mime == "image/svg+xml":
@@ -171,7 +180,7 @@ def notebook_html(nb, title: str | None = None, bundle: str | None = None) -> st
 
     title: the page's <title> (default: the first level-1 heading). bundle: None embeds the Vega bundle in the
     page; a relative path (e.g. "vega.js") references one shared file instead (``write_bundle``)."""
-    counter = [0]
+    counter = [0, 0]   # charts, tables
     parts: list[str] = []
     for cell in nb["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])

@@ -13,18 +13,36 @@ from .. import peers as _peers
 from . import tables, words
 from .cache import assessment, dataset
 
+# What a notebook says about its area for a batch index (``perfwork batch`` reads the last such output)
+BATCH_MIME = "application/vnd.perfwork.batch+json"
+
 
 class Markdown:
-    """Text for the reader as a notebook output (markdown; HTML-escaped when exported)."""
+    """Text for the reader as a notebook output (markdown; HTML-escaped when exported). ``record``: a JSON-able
+    dict (``headline``, ``exceptions``) carried beside it as ``BATCH_MIME`` for ``perfwork batch``."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, record: dict | None = None):
         self.text = text
+        self.record = record
 
     def _repr_markdown_(self):
         return self.text
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {BATCH_MIME: self.record} if self.record else None
+
     def __repr__(self):
         return self.text
+
+
+class Html:
+    """An HTML fragment built (and escaped) by the package, as a notebook output."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self):
+        return self.html
 
 
 def md_escape(text) -> str:
@@ -63,7 +81,8 @@ class Report:
         """The headline in bold, then one sentence per exception."""
         lines = [f"**{md_escape(words.headline(self.rows))}**", ""]
         lines += [f"- {md_escape(s)}" for s in words.exception_sentences(self.rows)]
-        return Markdown("\n".join(lines))
+        record = {"headline": words.headline(self.rows), "exceptions": int(self.rows["exception"].sum())}
+        return Markdown("\n".join(lines), record=record)
 
     def exceptions_table(self):
         if not self.rows["exception"].any():
@@ -86,14 +105,32 @@ class Report:
         for ind in self.priorities(limit):
             r = self.rows[self.rows["indicator"] == ind].iloc[0]
             out += [heading(3, r["label"]), Markdown(md_escape(words.exception_sentence(r)))]
-            out += [charts.show(c) for c in charts.indicator_charts(self.assessment, self.code, ind)]
+            out += [charts.show(c) for c in charts.indicator_specs(self.assessment, self.code, ind)]
         if not out:
             out.append(Markdown("No exceptions, so no indicator is drawn in detail; the overview above shows "
                                 "every indicator against the group."))
         return out
 
+    def decisions(self, log=None, since=None) -> list:
+        """"Decisions and actions since the last review": the area's decisions (since ``since``, all when None)
+        reviewed in words, its open actions, and the SPC chart of each indicator decided on, marked at each
+        decision date. ``log``: a file or URL; None for $PERFWORK_LOG or the demo's log."""
+        from .. import decisions as dec
+        from ..decisions import render
+
+        found = dec.find_log(log)
+        if found is None:
+            return [Markdown("No decision log is kept yet: record the board's decisions with "
+                             "`perfwork decisions add`, or name a log with the LOG parameter.")]
+        review = dec.review(self.assessment, found, area=self.code)
+        out = [Html(render.section_html(review, dec.open_actions(found, self.code), self.name, since=since))]
+        for ind in review["indicator"].dropna().unique():
+            events = render.decision_events(review, ind)
+            out.append(charts.show(charts.spc_chart(self.assessment, self.code, ind, events=events)))
+        return out
+
     def overview(self):
-        return charts.show(charts.spine_chart(self.assessment, self.code))
+        return charts.show(charts.spine_spec(self.assessment, self.code))
 
     def methods_note(self) -> Markdown:
         """Sources, period, missing months, every method, and the Open Government Licence attribution."""

@@ -3,27 +3,33 @@ p-values as '< 0.001', labels instead of ids, and no None / NaN / True in any ce
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from ..charts import style as _style
 from . import words as _w
 
-COLOURS = {"peer": _style.PEER, "travel": _style.TRAVEL, "spc": _style.SPC, "target": _style.RAG}
+
+def _pill(word: str, fill: str | None) -> str:
+    text = html.escape(word)
+    if not fill or not word:
+        return text
+    return (f'<span style="background:{fill};color:{_style.text_on(fill)};padding:1px 6px;border-radius:3px;'
+            f'white-space:nowrap">{text}</span>')
 
 
 def _styled(frame: pd.DataFrame, title: str, subtitle: str = "", colour: dict | None = None,
             notes: list[str] = ()):
-    """A great-tables table of ``frame`` (strings) with judgement columns coloured: ``colour`` maps a display
-    column to (its raw values Series, colour dict)."""
-    from great_tables import GT, loc, style
+    """A great-tables table of ``frame`` (strings) with judgement columns as coloured words: ``colour`` maps a
+    display column to (its raw values, colour by raw value). One formatter per column: great-tables' per-cell
+    styles cost five times the rendering."""
+    from great_tables import GT
 
     t = GT(frame).tab_header(title=title, subtitle=subtitle or None)
     for col, (raw, colours) in (colour or {}).items():
-        for value, fill in colours.items():
-            rows = [i for i, v in enumerate(raw) if v == value]
-            if rows:
-                t = t.tab_style([style.fill(color=fill), style.text(color=_style.text_on(fill))],
-                                loc.body(columns=col, rows=rows))
+        by_word = {w: colours.get(str(r)) for w, r in zip(frame[col], raw) if r is not None and r is not pd.NA}
+        t = t.fmt(fns=lambda w, m=by_word: _pill(str(w), m.get(w)), columns=col)
     for note in notes:
         t = t.tab_source_note(note)
     return t.opt_align_table_header(align="left").tab_options(table_font_size="14px", table_width="100%")
@@ -38,14 +44,13 @@ def _value_cells(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def exceptions_table(rows: pd.DataFrame, title: str | None = None):
-    """The area's exceptions, highest priority first: value and interval, benchmark, each judgement in words
-    and the reasons. ``rows``: one area's assessment rows (``Assessment.for_area``)."""
+    """The area's exceptions, highest priority first: value and interval, benchmark and each judgement in words
+    (the reasons in sentences are ``words.exception_sentences``). ``rows``: one area's assessment rows."""
     exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
-    return judgement_table(exc, title or "Indicators that need attention", show_reasons=True)
+    return judgement_table(exc, title or "Indicators that need attention")
 
 
-def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_reasons: bool = False,
-                    subtitle: str = ""):
+def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", subtitle: str = ""):
     """Every row of an assessment as a formatted table (one line per indicator)."""
     rows = rows.reset_index(drop=True)
     vals, cis = _value_cells(rows)
@@ -53,7 +58,7 @@ def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_rea
         "Indicator": rows["label"].astype(str),
         "Value": vals,
         "95% interval": cis,
-        "Most similar areas": [_w.number(b, k) for b, k in zip(rows["benchmark"], rows["kind"])],
+        "MSG benchmark": [_w.number(b, k) for b, k in zip(rows["benchmark"], rows["kind"])],
         "Against peers": [_w.word("peer_judgement", v) or _w.NOT_JUDGED for v in rows["peer_judgement"]],
         "Rank": [f"{int(r)} of {int(s)}" if pd.notna(r) and pd.notna(s) else "" for r, s in
                  zip(rows["group_rank"], rows["group_size"])],
@@ -63,8 +68,6 @@ def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_rea
         "SPC": [_w.word("spc_variation", v) for v in rows["spc_variation"]],
         "Target": [_w.word("target_status", v) or "no target" for v in rows["target_status"]],
     })
-    if show_reasons:
-        frame["Why"] = [str(x or "") for x in rows["reasons"]]
     colour = {"Against peers": (rows["peer_judgement"].tolist(), _style.PEER),
               "Direction": (rows["travel"].tolist(), _style.TRAVEL),
               "SPC": (rows["spc_variation"].tolist(), _style.SPC),

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import DataError
-from .policeuk import sql_quote
+from . import tidy
+from .policeuk import normalise_force_name, sql_quote  # noqa: F401 (re-exported)
 
 # ------------------------------------------------------------------------------------------------ small helpers
 LAD_PREFIXES = ("E06", "E07", "E08", "E09", "W06")  # districts of England and Wales (unitary, shire, met, London)
@@ -120,19 +121,6 @@ def _strip(s: pd.Series) -> pd.Series:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-
-
-def normalise_force_name(name: str) -> str:
-    """'Avon & Somerset Constabulary', 'avon-and-somerset' and 'Avon and Somerset' all give 'avon and somerset';
-    'London, City of' and 'City of London Police' both give 'city of london'."""
-    text = str(name).strip().lower()
-    if "," in text:  # ONS inverted names: 'London, City of' -> 'City of London'
-        head, _, tail = text.partition(",")
-        text = f"{tail.strip()} {head.strip()}"
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    words = [w for w in text.split() if w not in {"constabulary", "police", "service", "force", "the"}]
-    return " ".join(words)
 
 
 # ------------------------------------------------------------------------------------------------ lookups
@@ -469,129 +457,119 @@ def read_mye5(path: str | Path) -> PopulationFile:
     return PopulationFile(str(path), "ONS MYE 5 workbook", pop, notes, extra)
 
 
-def read_population(path: str | Path) -> PopulationFile:
-    """Population estimates in any of the forms perfwork knows:
+def read_population(path: str | Path, want: str = "population") -> PopulationFile:
+    """Population estimates (``want="households"``: household estimates) in any of the forms perfwork knows:
 
     - the ONS mid-year estimates workbook (.xls/.xlsx with an 'MYE 5' sheet): districts, every year
     - the ONS CMD 'v4' CSV (``v4_0``, ``calendar_years``, ``admin_geography``, ``sex``, ``age``): persons, all ages
-    - a tidy CSV ``area_code, year, population[, households]`` (districts, CSPs or forces)
+    - a tidy CSV, long (``area_code, year, population[, households]``, or the ONS names ``Code, Name, Year,
+      Population`` / ``All ages`` / ``Households``) or wide (``Code`` + one column per year: ``mid-2019``, ``2019``
+      ...); districts, CSPs or forces. A households file has ``households`` (or wide columns) instead
     - force tables: ``code, name, MYEyyyy[, SNHPyyyy]``; ``year`` + one column per force name; ``Police Force`` +
       ``Mid yyyy`` columns in thousands. Force figures are kept as a cross-check only: CSP and force populations
       are sums of their districts.
 
-    Every population (and household count) used must be a number greater than 0 and every year a whole number: the
-    first value that is not is a DataError naming the file, its line, the file's own column name and the value.
+    Every population (and household count) used must be a number greater than 0 (thousands separators in quoted
+    fields are read) and every year a whole number: the first value that is not is a DataError naming the file,
+    its line, the file's own column name and the value. CSV rules: :mod:`perfwork.sources.tidy`.
     """
     path = Path(path)
     if path.suffix.lower() in (".xls", ".xlsx"):
+        if want == "households":
+            raise DataError(f"{path}: household estimates are read from a CSV (area_code, year, households)")
         return read_mye5(path)
-    df = read_csv_strings(path)
+    df = tidy.read_frame(path)
     cols = {c.lower(): c for c in df.columns}
+    what = "a household count" if want == "households" else "a population"
     if "v4_0" in cols and "admin_geography" in cols:
-        sex = df[cols["sex"]].str.strip().str.lower() if "sex" in cols else pd.Series("all", index=df.index)
-        age = df[cols["age"]].str.strip().str.lower() if "age" in cols else pd.Series("total", index=df.index)
-        keep = (sex == "all") & (age.isin(["total", "all ages"]))
-        if not keep.any():
-            raise DataError(f"{path}: ONS CMD file has no rows with sex 'All' and age 'Total'")
-        yearcol = cols.get("calendar_years") or cols.get("time")
-        if yearcol is None:
-            raise DataError(f"{path}: ONS CMD file without a 'calendar_years' or 'time' column")
-        frame = pd.DataFrame({"area_code": _strip(df.loc[keep, cols["admin_geography"]]),
-                              "year": _year_column(df, path, yearcol, keep),
-                              "population": _population_column(df, path, cols["v4_0"], keep),
-                              "households": np.nan})
-        lad = frame["area_code"].str[:3].isin(LAD_PREFIXES)
-        notes = [f"{int(keep.sum())} persons/all-ages rows of {len(df)}; kept {int(lad.sum())} districts of England "
-                 f"and Wales, left out {int((~lad).sum())} areas outside England and Wales"]
-        return PopulationFile(str(path), "ONS CMD v4 CSV", frame[lad.to_numpy()].reset_index(drop=True), notes)
-    if {"area_code", "year", "population"} <= set(cols):
-        frame = pd.DataFrame({"area_code": _strip(df[cols["area_code"]]),
-                              "year": _year_column(df, path, cols["year"]),
-                              "population": _population_column(df, path, cols["population"]),
-                              "households": _population_column(df, path, cols["households"], what="a household count",
-                                                               blank_ok=True)
-                              if "households" in cols else np.nan})
-        return PopulationFile(str(path), "tidy population CSV", frame.reset_index(drop=True), [])
+        return _cmd_v4(df, path, cols)
+    code, year = tidy.find(df.columns, "area_code"), tidy.find(df.columns, "year")
+    value = tidy.find(df.columns, want)
+    if code and year and value:
+        other = "households" if want == "population" else "population"
+        extra = tidy.find(df.columns, other)
+        frame = pd.DataFrame({"area_code": df[code], "year": _year_column(df, year)})
+        frame[want] = _population_column(df, value, what=what)
+        frame[other] = (_population_column(df, extra, what="a household count" if other == "households" else
+                                           "a population", blank_ok=True) if extra else np.nan)
+        return PopulationFile(str(path), f"tidy {want} CSV ({code}, {year}, {value})", frame.reset_index(drop=True),
+                              [])
     mye = [(c, int(m.group(1))) for c in df.columns if (m := re.fullmatch(r"MYE(\d{4})", c.strip()))]
-    if "code" in cols and mye:
-        rows, notes = [], []
-        blank = df[cols["code"]].isna()
-        if blank.any():
-            notes.append(f"left out {int(blank.sum())} row(s) without a code: "
-                         + ", ".join(df.loc[blank, cols.get('name', cols['code'])].astype(str)))
-        for c, y in mye:
-            rows.append(pd.DataFrame({"area_code": _strip(df.loc[~blank, cols["code"]]), "year": y,
-                                      "population": _population_column(df, path, c, ~blank),
-                                      "households": np.nan}))
-        if any(re.fullmatch(r"SNHP\d{4}", c.strip()) for c in df.columns):
-            notes.append("household projections (SNHP) not used: a projection, and only for forces")
-        return PopulationFile(str(path), "force population table", pd.concat(rows, ignore_index=True), notes)
-    if "year" in cols and len(df.columns) > 2:
-        year = _year_column(df, path, cols["year"])
-        rows = [pd.DataFrame({"area_name": str(c).strip(), "year": year, "households": np.nan,
-                              "population": _population_column(df, path, c)})
+    if "code" in cols and mye and want == "population":
+        return _force_table(df, path, cols, mye)
+    wide = [(c, y) for c, y in tidy.wide_years(df.columns) if c not in (code, year)]
+    if code and wide:
+        parts = [pd.DataFrame({"area_code": df[code], "year": y, want: _population_column(df, c, what=what)})
+                 for c, y in wide]
+        frame = pd.concat(parts, ignore_index=True)
+        frame["households" if want == "population" else "population"] = np.nan
+        return PopulationFile(str(path), f"wide {want} CSV ({code} + {len(wide)} year columns)",
+                              frame.dropna(subset=["area_code"]).reset_index(drop=True), [])
+    if "year" in cols and len(df.columns) > 2 and want == "population":
+        years = _year_column(df, cols["year"])
+        rows = [pd.DataFrame({"area_name": str(c).strip(), "year": years, "households": np.nan,
+                              "population": _population_column(df, c)})
                 for c in df.columns if c != cols["year"]]
         frame = pd.concat(rows, ignore_index=True)[["area_name", "year", "population", "households"]]
         return PopulationFile(str(path), "force population table (names)", frame, ["forces given by name"])
-    if "police force" in cols:
+    if "police force" in cols and want == "population":
         mids = [(c, int(m.group(1))) for c in df.columns if (m := re.fullmatch(r"Mid (\d{4})", c.strip()))]
         if mids:
             named = df[cols["police force"]].notna()
-            rows = [pd.DataFrame({"area_name": df.loc[named, cols["police force"]].str.strip(), "year": y,
-                                  "population": _population_column(df, path, c, named,
+            rows = [pd.DataFrame({"area_name": df.loc[named, cols["police force"]], "year": y,
+                                  "population": _population_column(df, c, named,
                                                                    what="a population in thousands") * 1000,
                                   "households": np.nan})
                     for c, y in mids]
             return PopulationFile(str(path), "force population table (thousands)", pd.concat(rows, ignore_index=True),
                                   ["values in thousands, multiplied by 1,000"])
-    raise DataError(f"{path}: not a recognised population file; found columns {', '.join(df.columns)}; expected the "
-                    f"ONS MYE workbook (sheet 'MYE 5'), the ONS CMD v4 CSV, or area_code, year, population")
+    forms = ("the ONS MYE workbook (sheet 'MYE 5'), the ONS CMD v4 CSV, " if want == "population" else "")
+    raise DataError(f"{path}: not a recognised {want} file; found columns {', '.join(df.columns)}; expected "
+                    f"{forms}a column for area_code ({tidy.expected('area_code')} ...), year "
+                    f"({tidy.expected('year')} ...) and {want} ({tidy.expected(want)} ...), or area_code and one "
+                    f"column per year (mid-2019, 2019 ...)")
 
 
-def _csv_line(path: Path, row: int) -> int:
-    """The line of a CSV on which data row ``row`` (0-based, as pandas numbers them) starts, counting the header,
-    blank lines (pandas skips them) and line breaks inside quoted fields."""
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        seen, end = -2, 0  # the header is record -1
-        for record in reader:
-            start, end = end + 1, reader.line_num
-            if not record:
-                continue
-            seen += 1
-            if seen == row:
-                return start
-    return row + 2
+def _cmd_v4(df: pd.DataFrame, path: Path, cols: dict[str, str]) -> PopulationFile:
+    sex = df[cols["sex"]].str.lower() if "sex" in cols else pd.Series("all", index=df.index)
+    age = df[cols["age"]].str.lower() if "age" in cols else pd.Series("total", index=df.index)
+    keep = (sex == "all") & (age.isin(["total", "all ages"]))
+    if not keep.any():
+        raise DataError(f"{path}: ONS CMD file has no rows with sex 'All' and age 'Total'")
+    yearcol = cols.get("calendar_years") or cols.get("time")
+    if yearcol is None:
+        raise DataError(f"{path}: ONS CMD file without a 'calendar_years' or 'time' column")
+    frame = pd.DataFrame({"area_code": df.loc[keep, cols["admin_geography"]],
+                          "year": _year_column(df, yearcol, keep),
+                          "population": _population_column(df, cols["v4_0"], keep),
+                          "households": np.nan})
+    lad = frame["area_code"].str[:3].isin(LAD_PREFIXES)
+    notes = [f"{int(keep.sum())} persons/all-ages rows of {len(df)}; kept {int(lad.sum())} districts of England "
+             f"and Wales, left out {int((~lad).sum())} areas outside England and Wales"]
+    return PopulationFile(str(path), "ONS CMD v4 CSV", frame[lad.to_numpy()].reset_index(drop=True), notes)
 
 
-def _number_column(df: pd.DataFrame, path: Path, column: str, rows, what: str, expected: str, whole: bool,
-                   blank_ok: bool) -> pd.Series:
-    """``df[column]`` (the ``rows`` mask, when given) as floats. The first value that is not a number greater than
-    0 (a whole one with ``whole``; blank allowed with ``blank_ok``) is a DataError naming the file, the line, the
-    file's column, the value and what was expected."""
-    raw = df[column] if rows is None else df.loc[rows, column]
-    vals = pd.to_numeric(raw, errors="coerce")
-    bad = (vals.isna() & raw.notna()) if blank_ok else vals.isna()
-    bad |= vals <= 0
-    if whole:
-        bad |= vals.notna() & (vals % 1 != 0)
-    if bad.any():
-        label = bad.index[np.flatnonzero(bad.to_numpy())[0]]
-        value = raw.loc[label]
-        shown = "a blank value" if pd.isna(value) else repr(value)
-        raise DataError(f"{path}, line {_csv_line(path, df.index.get_loc(label))}, column '{column}': {shown} is not "
-                        f"{what}; expected {expected}")
-    return vals.astype(float)
+def _force_table(df: pd.DataFrame, path: Path, cols: dict[str, str], mye: list[tuple[str, int]]) -> PopulationFile:
+    rows, notes = [], []
+    blank = df[cols["code"]].isna()
+    if blank.any():
+        notes.append(f"left out {int(blank.sum())} row(s) without a code: "
+                     + ", ".join(df.loc[blank, cols.get('name', cols['code'])].astype(str)))
+    for c, y in mye:
+        rows.append(pd.DataFrame({"area_code": df.loc[~blank, cols["code"]], "year": y,
+                                  "population": _population_column(df, c, ~blank), "households": np.nan}))
+    if any(re.fullmatch(r"SNHP\d{4}", c.strip()) for c in df.columns):
+        notes.append("household projections (SNHP) not used: a projection, and only for forces")
+    return PopulationFile(str(path), "force population table", pd.concat(rows, ignore_index=True), notes)
 
 
-def _population_column(df: pd.DataFrame, path: Path, column: str, rows=None, what: str = "a population",
+def _population_column(df: pd.DataFrame, column: str, rows=None, what: str = "a population",
                        blank_ok: bool = False) -> pd.Series:
-    return _number_column(df, path, column, rows, what, "a number greater than 0", whole=False, blank_ok=blank_ok)
+    return tidy.number_column(df, column, rows, what, "a number greater than 0", blank_ok=blank_ok)
 
 
-def _year_column(df: pd.DataFrame, path: Path, column: str, rows=None) -> pd.Series:
-    return _number_column(df, path, column, rows, "a year", "a whole number such as 2019", whole=True,
-                          blank_ok=False).astype(int)
+def _year_column(df: pd.DataFrame, column: str, rows=None) -> pd.Series:
+    return tidy.number_column(df, column, rows, "a year", "a whole number such as 2019", whole=True).astype(int)
 
 
 # ------------------------------------------------------------------------------------------------ characteristics
@@ -637,7 +615,7 @@ def read_characteristics(path: str | Path) -> CharacteristicsFile:
         ], ignore_index=True)
         return CharacteristicsFile(str(path), "ONS MYE 5 density", frame,
                                    pop.notes + [f"population_density from mid-{latest} population and area"])
-    df = read_csv_strings(path)
+    df = tidy.read_frame(path)
     cols = {c.lower(): c for c in df.columns}
     if "index_domain" in cols and "average_score" in cols:
         code_col = cols.get("lad19cd") or cols.get("area_code") or next(
@@ -666,22 +644,19 @@ def read_characteristics(path: str | Path) -> CharacteristicsFile:
                                    frame.dropna(subset=["area_code"]),
                                    [f"{frame['area_code'].nunique()} districts, {dom.nunique()} domains; ranks not "
                                     f"used (they do not aggregate)"])
-    if "area_code" in cols:
-        num = [c for c in df.columns if c != cols["area_code"] and c.lower() not in ("area_name", "name")]
-        parts = []
-        for c in num:
-            v = pd.to_numeric(df[c], errors="coerce")
-            bad = v.isna() & df[c].notna()
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DataError(f"{path}, line {i + 2}, column '{c}': {df[c].iloc[i]!r} is not a number")
-            parts.append(pd.DataFrame({"area_code": _strip(df[cols["area_code"]]), "variable": slug(c), "value": v,
-                                       "agg": "mean"}))
+    code = tidy.find(df.columns, "area_code")
+    if code is not None:
+        name = tidy.find(df.columns, "area_name")
+        num = [c for c in df.columns if c not in (code, name)]
+        parts = [pd.DataFrame({"area_code": df[code], "variable": slug(c), "agg": "mean",
+                               "value": tidy.number_column(df, c, what="a number", expected_text="a number",
+                                                           positive=False, blank_ok=True)}) for c in num]
         if not parts:
-            raise DataError(f"{path}: no numeric columns besides area_code")
+            raise DataError(f"{path}: no numeric columns besides {code}")
         return CharacteristicsFile(str(path), "tidy characteristics CSV", pd.concat(parts, ignore_index=True), [])
     raise DataError(f"{path}: not a recognised characteristics file; found columns {', '.join(df.columns)}; expected "
-                    f"an Indices of Deprivation LAD summary, the ONS MYE workbook, or area_code + numeric columns")
+                    f"an Indices of Deprivation LAD summary, the ONS MYE workbook, or an area code column "
+                    f"({tidy.expected('area_code')} ...) and numeric columns")
 
 
 # ------------------------------------------------------------------------------------------------ ONS PFA tables

@@ -61,6 +61,7 @@ class PoliceFile:
     size: int
     header: tuple[str, ...]
     pfa: str | None = None  # the police force area code the force resolves to (set by the store)
+    first: dict[str, str] | None = None  # the first data row (street and outcomes files), by column
 
     @property
     def key(self) -> str:
@@ -80,6 +81,41 @@ class Discovery:
 
 
 # ------------------------------------------------------------------------------------------------ discovery
+def normalise_force_name(name: str) -> str:
+    """'Avon & Somerset Constabulary', 'avon-and-somerset' and 'Avon and Somerset' all give 'avon and somerset';
+    'London, City of' and 'City of London Police' both give 'city of london'."""
+    text = str(name).strip().lower()
+    if "," in text:  # ONS inverted names: 'London, City of' -> 'City of London'
+        head, _, tail = text.partition(",")
+        text = f"{tail.strip()} {head.strip()}"
+    text = text.replace("&", " and ")
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    words = [w for w in text.split() if w not in {"constabulary", "police", "service", "force", "the"}]
+    return " ".join(words)
+
+
+def same_force(a: str, b: str) -> bool:
+    """Whether two force identities (a file-name slug, a 'Reported by' name) name the same force."""
+    x, y = set(normalise_force_name(a).split()), set(normalise_force_name(b).split())
+    if x and y and (x <= y or y <= x):
+        return True
+    initials = lambda t: "".join(w[0] for w in re.split(r"[^a-z0-9]+", t.lower()) if w)  # noqa: E731 ('btp')
+    return a.lower() == initials(b) or b.lower() == initials(a)
+
+
+def check_identity(pf: "PoliceFile") -> None:
+    """A file named for one force must hold that force's rows: its first row's 'Reported by' (or 'Falls within')
+    names the force of its name, else the file is someone else's under the wrong name."""
+    if pf.force is None or not pf.first or "Reported by" not in pf.first:
+        return
+    names = [pf.first.get(c) or "" for c in ("Reported by", "Falls within")]
+    if not any(names) or any(n and same_force(pf.force, n) for n in names):
+        return
+    raise DataError(f"{pf.source}: its name says force {pf.force!r} but its rows say 'Reported by' {names[0]!r} "
+                    f"(line 2); a file renamed for another force would be counted twice: rename it "
+                    f"YYYY-MM-<force>-{pf.kind}.csv for the force it holds, or leave it out")
+
+
 def _hash_copy(src, dst: Path | None) -> tuple[str, int]:
     """SHA-256 hex digest and size of a binary stream, copying it to ``dst`` on the way when given."""
     h = hashlib.sha256()
@@ -103,14 +139,15 @@ def file_sha256(path: str | Path) -> tuple[str, int]:
         return _hash_copy(f, None)
 
 
-def _read_header(path: Path, source: str) -> tuple[str, ...]:
+def _read_head(path: Path, source: str) -> tuple[tuple[str, ...], list[str] | None]:
+    """The header and the first data row (None when there is none, or it does not parse on its own)."""
     try:
         if str(path).lower().endswith(".gz"):
             with gzip.open(path, "rb") as f:
-                line = f.readline(1 << 16)
+                line, second = f.readline(1 << 16), f.readline(1 << 16)
         else:
             with open(path, "rb") as f:
-                line = f.readline(1 << 16)
+                line, second = f.readline(1 << 16), f.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{source}, line 1: cannot read the header ({e})") from None
     if not line.strip():
@@ -121,7 +158,14 @@ def _read_header(path: Path, source: str) -> tuple[str, ...]:
         col = _column_at(line[: e.start].decode("utf-8", "replace"), None)
         raise DataError(f"{source}, line 1, column {col}: byte 0x{line[e.start]:02x} is not UTF-8; police.uk files "
                         f"are UTF-8") from None
-    return tuple(next(csv.reader([text.rstrip("\r\n")])))
+    header = tuple(next(csv.reader([text.rstrip("\r\n")])))
+    first = None
+    try:
+        if second.strip():
+            first = next(csv.reader([second.decode("utf-8").rstrip("\r\n")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        first = None  # the full read names the problem
+    return header, first
 
 
 def _kind_from_header(header: tuple[str, ...]) -> str | None:
@@ -160,74 +204,93 @@ def _classify(name: str) -> tuple[str | None, str | None, str | None]:
 
 
 def _add(found: Discovery, source: str, disk: Path, sha: str, size: int, name: str, explicit: bool) -> None:
+    """One CSV: its kind, month and force from its name, else from its header and columns (as for any loose file);
+    a CSV that is no police.uk file is an error when named explicitly, else skipped with the reason."""
     kind, month, force = _classify(name)
-    if kind is None and not explicit:
-        found.skipped.append((source, "not a police.uk street, outcomes or stop-and-search file name"))
-        return
     if month is not None and not MONTH_RE.fullmatch(month):
         raise DataError(f"{source}: the file name's month {month!r} is not a month (expected YYYY-MM)")
-    header = _read_header(disk, source)
+    header, first = _read_head(disk, source)
     if kind is None:
         kind = _kind_from_header(header)
         if kind is None:
+            if not explicit:
+                found.skipped.append((source, "not a police.uk file (neither its name nor its header is a street, "
+                                              "outcomes or stop-and-search file's)"))
+                return
             raise DataError(f"{source}, line 1: not a police.uk file: the name is not YYYY-MM-<force>-<kind>.csv "
                             f"and the header ({', '.join(header)}) is not a street, outcomes or stop-and-search header")
         if kind == "stop-and-search":
             raise DataError(f"{source}: stop-and-search files carry no force or month column, so the file name must "
                             f"be YYYY-MM-<force>-stop-and-search.csv")
     check_header(kind, header, source)
-    found.files.append(PoliceFile(source, disk, kind, month, force, sha, size, header))
+    row = dict(zip(header, first)) if first and len(first) == len(header) else None
+    pf = PoliceFile(source, disk, kind, month, force, sha, size, header, first=row)
+    check_identity(pf)
+    found.files.append(pf)
 
 
 def discover(paths: Iterable[str | Path], workdir: Path, on_file: Callable[[int], None] | None = None) -> Discovery:
-    """Find police.uk CSVs in zip archives, folders (recursively) and loose files; hash them and check headers.
+    """Find police.uk CSVs in zip archives (zips inside them too), folders (recursively) and loose files; hash them,
+    check headers and identities.
 
-    Zip members are extracted into ``workdir``. Files that are not police.uk CSVs are listed in
-    ``Discovery.skipped`` with the reason (a loose file named explicitly must be one).
+    Zip members are extracted into ``workdir``. A file is identified by its name, else by its header and columns.
+    Files that are not police.uk CSVs are listed in ``Discovery.skipped`` with the reason (a loose file named
+    explicitly must be one). No police.uk file at all among ``paths`` is an error saying why.
     """
     found = Discovery()
     workdir = Path(workdir)
     n_extract = 0
 
-    def visit(p: Path, explicit: bool) -> None:
+    def extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> tuple[Path, str, int]:
         nonlocal n_extract
+        n_extract += 1
+        disk = workdir / f"{n_extract:05d}-{info.filename.rsplit('/', 1)[-1]}"
+        try:
+            with zf.open(info) as src:
+                sha, size = _hash_copy(src, disk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as e:
+            raise DataError(f"{source}: cannot be extracted ({e}); the archive is damaged, truncated or "
+                            f"encrypted") from None
+        return disk, sha, size
+
+    def visit_zip(p: Path, label: str) -> None:
+        try:
+            zf = zipfile.ZipFile(p)
+        except zipfile.BadZipFile as e:
+            raise DataError(f"{label}: not a readable zip archive ({e})") from None
+        with zf:
+            members = [i for i in sorted(zf.infolist(), key=lambda i: i.filename) if not i.is_dir()]
+            if not members:
+                found.skipped.append((label, "an empty zip archive"))
+            for info in members:
+                base = info.filename.rsplit("/", 1)[-1]
+                source = f"{label}!{info.filename}"
+                low = base.lower()
+                if low.endswith(".zip"):
+                    disk, _, _ = extract(zf, info, source)
+                    visit_zip(disk, source)
+                    continue
+                if not low.endswith((".csv", ".csv.gz")):
+                    found.skipped.append((source, "not a CSV file"))
+                    continue
+                disk, sha, size = extract(zf, info, source)
+                _add(found, source, disk, sha, size, base, False)
+                if on_file:
+                    on_file(size)
+
+    def visit(p: Path, explicit: bool) -> None:
         if p.is_dir():
-            for q in sorted(p.rglob("*")):
-                if q.is_file():
-                    visit(q, False)
+            inside = [q for q in sorted(p.rglob("*")) if q.is_file()]
+            if not inside:
+                found.skipped.append((str(p), "an empty folder"))
+            for q in inside:
+                visit(q, False)
             return
         low = p.name.lower()
         if not p.exists():
             raise DataError(f"{p}: no such file or folder")
         if low.endswith(".zip"):
-            try:
-                zf = zipfile.ZipFile(p)
-            except zipfile.BadZipFile as e:
-                raise DataError(f"{p}: not a readable zip archive ({e})") from None
-            with zf:
-                for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                    if info.is_dir():
-                        continue
-                    member = info.filename
-                    base = member.rsplit("/", 1)[-1]
-                    source = f"{p}!{member}"
-                    if not base.lower().endswith((".csv", ".csv.gz")):
-                        found.skipped.append((source, "not a CSV file"))
-                        continue
-                    if _classify(base)[0] is None:
-                        found.skipped.append((source, "not a police.uk street, outcomes or stop-and-search file name"))
-                        continue
-                    n_extract += 1
-                    disk = workdir / f"{n_extract:05d}-{base}"
-                    try:
-                        with zf.open(info) as src:
-                            sha, size = _hash_copy(src, disk)
-                    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
-                        raise DataError(f"{source}: cannot be extracted ({e}); the archive is damaged or "
-                                        f"truncated") from None
-                    _add(found, source, disk, sha, size, base, False)
-                    if on_file:
-                        on_file(size)
+            visit_zip(p, str(p))
             return
         if not low.endswith((".csv", ".csv.gz")):
             if explicit:
@@ -239,8 +302,13 @@ def discover(paths: Iterable[str | Path], workdir: Path, on_file: Callable[[int]
         if on_file:
             on_file(size)
 
+    paths = list(paths)
     for p in paths:
         visit(Path(p), True)
+    if paths and not found.files:
+        why = "; ".join(f"{src}: {reason}" for src, reason in found.skipped[:5]) or "nothing inside"
+        raise DataError(f"no police.uk street, outcomes or stop-and-search file in {', '.join(map(str, paths))} "
+                        f"({why}); nothing was stored")
     return found
 
 

@@ -37,9 +37,11 @@ report), ``read`` (the Dataset). Queries only: what district figures add up to i
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import duckdb
 import pandas as pd
 
 from ..dataset import MONTH_DTYPE, DataError, Dataset
@@ -81,9 +83,18 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        if self.con is None:
+            return
+        for _ in range(100):  # after Ctrl-C a query may still be winding down on another thread
+            try:
+                self.con.close()
+                break
+            except duckdb.Error as e:
+                if "busy" not in str(e).lower():
+                    raise
+                self.con.interrupt()
+                time.sleep(0.05)
+        self.con = None
 
     # -------------------------------------------------------------------------------------------- small queries
     def _q(self, sql: str, params: Sequence | None = None) -> list[tuple]:
@@ -115,14 +126,16 @@ class Store:
     # -------------------------------------------------------------------------------------------- ingest
     def ingest_police_uk(self, paths: Iterable[str | Path] = (), lookups: Iterable[str | Path] = (),
                          population: Iterable[str | Path] = (), characteristics: Iterable[str | Path] = (),
-                         quiet: bool = True, command: str = "") -> IngestReport:
-        """Ingest police.uk files (zips, folders, .csv, .csv.gz) with ONS lookups and population estimates.
+                         quiet: bool = True, command: str = "", households: Iterable[str | Path] = ()
+                         ) -> IngestReport:
+        """Ingest police.uk files (zips, folders, .csv, .csv.gz) with ONS lookups, population and household
+        estimates (``households``: a CSV area_code, year, households, e.g. by district).
 
         One transaction: any error (a malformed file names its line and column) or Ctrl-C leaves the store
         unchanged. Files already in the store with the same content are skipped.
         """
         return Ingest(self, quiet, command).run(list(paths), list(lookups), list(population),
-                                                  list(characteristics))
+                                                list(characteristics), list(households))
 
     def ingest_characteristics(self, files: Iterable[str | Path], lookups: Iterable[str | Path] = (),
                                quiet: bool = True, command: str = "") -> IngestReport:

@@ -23,6 +23,10 @@ BUCKET_LABELS = {
     "ambiguous_lad_csp": "ambiguous LAD -> CSP",
     "rejected": "rejected",
 }
+# short column heads of the per-file table, whole words (the full labels are in the totals below it)
+COLUMN_HEADS = {"rows": "rows", "counted": "counted", "asb": "ASB", "no_location": "no location",
+                "lsoa_not_in_lookup": "LSOA unknown", "lad_not_mapped": "LAD unmapped",
+                "ambiguous_lad_csp": "ambiguous", "rejected": "rejected"}
 POLICE_KINDS = policeuk.KINDS
 
 
@@ -55,12 +59,13 @@ class IngestReport:
                 cols = ["rows", *BUCKETS]
                 show = police[["source", *cols]].copy()
                 show["source"] = show["source"].map(lambda s: s.replace("\\", "/").rsplit("/", 1)[-1])
-                head = f"{'file':48s}" + "".join(f"{c[:10]:>11s}" for c in cols)
-                out.append(head)
+                heads = [COLUMN_HEADS.get(c, c) for c in cols]
+                widths = [max(len(h), 9) + 2 for h in heads]
+                out.append(f"{'file':48s}" + "".join(f"{h:>{w}s}" for h, w in zip(heads, widths)))
                 for r in show.itertuples(index=False):
-                    out.append(f"{str(r[0])[:48]:48s}" + "".join(f"{int(v):>11,d}" for v in r[1:]))
+                    out.append(f"{str(r[0])[:48]:48s}" + "".join(f"{int(v):>{w},d}" for v, w in zip(r[1:], widths)))
                 tot = police[cols].sum()
-                out.append(f"{'TOTAL':48s}" + "".join(f"{int(tot[c]):>11,d}" for c in cols))
+                out.append(f"{'TOTAL':48s}" + "".join(f"{int(tot[c]):>{w},d}" for c, w in zip(cols, widths)))
         if self.totals:
             n = sum(self.totals.values())
             out.append(f"row accounting for this ingest ({n:,} rows):")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,17 @@ from ..sources.policeuk import sql_quote
 from . import accounting, read
 from .accounting import BUCKETS, POLICE_KINDS, IngestReport
 from .schema import DATA_TABLES, interrupted, outcome_values, sql_values, ss_values
+
+
+def _same_bytes(pf: policeuk.PoliceFile, stored: tuple[str, str] | None, seen: policeuk.PoliceFile) -> None:
+    """The same bytes as a file already in the store (or already in this ingest) under another key are an error:
+    a renamed copy would otherwise count its rows twice."""
+    if stored is not None and stored[0] != pf.key:
+        raise DataError(f"{pf.source}: same bytes as {stored[1]}, already ingested as {stored[0]} (this file would "
+                        f"be {pf.key}); a copy under another name would count its rows twice, so nothing was stored")
+    if seen.key != pf.key:
+        raise DataError(f"{pf.source}: same bytes as {seen.source} ({seen.key}), but its name makes it {pf.key}; "
+                        f"a copy under another name would count its rows twice, so nothing was stored")
 
 
 class Ingest:
@@ -61,10 +73,11 @@ class Ingest:
         if self.quiet:
             return None
         from tqdm.auto import tqdm
-        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
+        # delay: no bar at all for a step that is over at once (never an empty '0.00B' line)
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr, delay=0.5)
 
     # ---------------------------------------------------------------------------- run
-    def run(self, paths, lookups, population, characteristics) -> IngestReport:
+    def run(self, paths, lookups, population, characteristics, households=()) -> IngestReport:
         t0 = _dt.datetime.now()
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -75,6 +88,8 @@ class Ingest:
                 self._reference(Path(f), "lookup")
             for f in population:
                 self._reference(Path(f), "population")
+            for f in households:
+                self._reference(Path(f), "households")
             for f in characteristics:
                 self._reference(Path(f), "characteristics")
             skipped: list[tuple[str, str]] = []
@@ -95,10 +110,15 @@ class Ingest:
             report = self._report(skipped)
             con.execute("COMMIT")
         except BaseException as e:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            for _ in range(100):  # after Ctrl-C the interrupted query may still hold the connection a moment
+                try:
+                    con.execute("ROLLBACK")
+                    break
+                except duckdb.Error as err:
+                    if "busy" not in str(err).lower():
+                        break
+                    con.interrupt()
+                    time.sleep(0.05)
             if self.bar is not None:
                 self.bar.close()
             if interrupted(e):
@@ -114,6 +134,10 @@ class Ingest:
         sha, size = policeuk.file_sha256(path)
         key = f"{kind}:{path.name}"
         status, old = self._status(key, sha)
+        twin = self._q("SELECT source FROM ledger WHERE sha256 = ? AND kind = ? AND file_key <> ?", [sha, kind, key])
+        if status == "new" and twin:  # a renamed copy of a file already in: nothing new to read
+            status = "unchanged"
+            self.notes.append(f"{path.name}: same bytes as {twin[0][0]}, already ingested; not read again")
         entry = {"source": str(path), "kind": kind, "force": None, "month": None, "status": status, "rows": None}
         self.statuses.append(entry)
         if status == "unchanged":
@@ -122,8 +146,8 @@ class Ingest:
             lk = ons.read_lookup(path, lsoa_frame=False)
             layout, notes = "; ".join(lk.roles), lk.notes
             nrows = max(len(lk.lsoa_lad), len(lk.lad_csp), len(lk.successors), len(lk.names))
-        elif kind == "population":
-            pf = ons.read_population(path)
+        elif kind in ("population", "households"):
+            pf = ons.read_population(path, want=kind)
             layout, notes, nrows = pf.layout, pf.notes, len(pf.frame)
         else:
             cf = ons.read_characteristics(path)
@@ -152,7 +176,7 @@ class Ingest:
                 con.register("_in", lk.names.assign(file_id=fid))
                 con.execute("INSERT INTO area_names SELECT file_id, code, name FROM _in")
                 con.unregister("_in")
-        elif kind == "population":
+        elif kind in ("population", "households"):
             fr = pf.frame.copy()
             if "area_name" in fr.columns and "area_code" not in fr.columns:
                 fr = self._codes_from_names(fr, path)
@@ -223,8 +247,11 @@ class Ingest:
         by_key: dict[str, policeuk.PoliceFile] = {}
         todo: list[tuple[policeuk.PoliceFile, str, int | None]] = []
         known = {k: (int(i), h) for k, i, h in self._q("SELECT file_key, file_id, sha256 FROM ledger")}
+        stored = {h: (k, src) for k, h, src in self._q("SELECT file_key, sha256, source FROM ledger")}
+        by_sha: dict[str, policeuk.PoliceFile] = {}
         for pf in found.files:
             k = pf.key
+            _same_bytes(pf, stored.get(pf.sha256), by_sha.setdefault(pf.sha256, pf))
             if k in by_key:
                 if by_key[k].sha256 != pf.sha256:
                     raise DataError(f"two different files for {pf.kind} {pf.force} {pf.month}: "

@@ -24,10 +24,11 @@ def covered(st) -> pd.DataFrame:
                      WHERE l.kind IN ('street', 'stop-and-search') AND fm.pfa_code IS NOT NULL""")
 
 
-def _areas(st, cov: pd.DataFrame) -> pd.DataFrame:
+def _areas(st, forces) -> pd.DataFrame:
+    """The nation, regions, ``forces`` (PFA codes) and their CSPs, from the CSP geography."""
     geo = st._df("SELECT csp_code, csp_name, pfa_code, pfa_name FROM geo_csp")
-    forces = sorted(set(cov["pfa_code"]))
-    g = geo[geo["pfa_code"].isin(forces)]
+    forces = sorted(forces)
+    g = geo[geo["pfa_code"].isin(forces)].sort_values("csp_code")
     fnames = geo.drop_duplicates("pfa_code").set_index("pfa_code")["pfa_name"].to_dict()
     rows = [(NATION[0], NATION[1], "nation", None)]
     regions = sorted({f[0] for f in forces})
@@ -36,6 +37,29 @@ def _areas(st, cov: pd.DataFrame) -> pd.DataFrame:
     rows += [(c, n if isinstance(n, str) else c, "csp", p) for c, n, p in zip(g["csp_code"], g["csp_name"],
                                                                                 g["pfa_code"])]
     return pd.DataFrame(rows, columns=["area_code", "area_name", "level", "parent_code"])
+
+
+def _national(areas: pd.DataFrame, chars: pd.DataFrame, with_data: set[str]) -> tuple[set[str], list[str]]:
+    """The forces of the Dataset: those with police.uk data, and every other force whose characteristics (and
+    its CSPs') are complete, so Most Similar Groups are national whatever the store holds."""
+    cols = [c for c in chars.columns if c != "area_code"]
+    if not cols:
+        return set(with_data), []
+    full = set(chars.loc[chars[cols].notna().all(axis=1), "area_code"])
+    keep, left = set(with_data), []
+    for f in areas.loc[areas["level"] == "force", "area_code"]:
+        kids = areas.loc[areas["parent_code"] == f, "area_code"]
+        if f in with_data:
+            continue
+        if f in full and set(kids) <= full:
+            keep.add(f)
+        else:
+            left.append(f)
+    notes = []
+    if left:
+        notes.append(f"{len(left)} force(s) without police.uk data left out of the national areas (their or their "
+                     f"CSPs' characteristics are incomplete): {', '.join(sorted(left))}")
+    return keep, notes
 
 
 def count_frame(st) -> pd.DataFrame:
@@ -78,7 +102,9 @@ def _missing(st, areas: pd.DataFrame, cov: pd.DataFrame) -> pd.DataFrame:
     searches = (cov["kind"] == "stop-and-search").any()
     search_measures = [m for m in known_measures() if m.startswith(STOP_AND_SEARCH)]
     rows = []
-    for pfa, g in cov.groupby("pfa_code"):
+    none = pd.DataFrame({"pfa_code": sorted(set(areas.loc[areas["level"] == "force", "area_code"])
+                                            - set(cov["pfa_code"])), "kind": "none", "month": pd.NaT})
+    for pfa, g in pd.concat([cov, none], ignore_index=True).groupby("pfa_code"):
         force = names.get(pfa, pfa)
         street = set(g.loc[g["kind"] == "street", "month"])
         searched = set(g.loc[g["kind"] == "stop-and-search", "month"])
@@ -195,7 +221,7 @@ def population_notes(st) -> list[str]:
     last_count = st._q("SELECT max(year(month)) FROM ledger WHERE kind IN ('street', 'stop-and-search')")[0][0]
     if last_count is None:
         return []
-    last_pop = st._q("SELECT max(year) FROM population_raw")[0][0]
+    last_pop = st._q("SELECT max(year) FROM population_raw WHERE population IS NOT NULL")[0][0]
     if last_pop is None:
         return ["no population ingested yet: open_store needs one (--population, e.g. the ONS MYE workbook)"]
     if last_count > last_pop:
@@ -225,20 +251,25 @@ def build_dataset(st, missing_population: str) -> Dataset:
     cov = covered(st)
     if cov.empty:
         raise DataError(f"{st.path}: no police.uk files of a police force area in the store yet")
-    areas = _areas(st, cov)
+    with_data = set(cov["pfa_code"])
+    every = _areas(st, st._df("SELECT DISTINCT pfa_code FROM geo_csp")["pfa_code"])
     counts = count_frame(st)
-    missing = _missing(st, areas, cov)
-    pop, notes, drop = _population(st, areas, counts, missing_population)
+    pop, notes, drop = _population(st, every, counts, missing_population)
     if drop:
         counts = counts[~counts["area_code"].isin(drop)]
-    chars, cnotes = _characteristics(st, areas, pop)
-    notes += cnotes + coverage_notes(st)
-    pop = pop[pop["area_code"].isin(set(areas["area_code"]))]
-    name = st.path.name
-    short = [n for n in notes if "carried forward" in n]
-    if short:
-        name += " (" + "; ".join(short) + ")"
-    ds = Dataset(areas=areas, characteristics=chars, population=pop, counts=counts, missing=missing, name=name,
+    chars, cnotes = _characteristics(st, every, pop)
+    forces, fnotes = _national(every, chars, with_data)
+    areas = _areas(st, forces)
+    codes = set(areas["area_code"])
+    chars = chars[chars["area_code"].isin(codes)].reset_index(drop=True)
+    pop = pop[pop["area_code"].isin(codes)]
+    missing = _missing(st, areas, cov)
+    notes += cnotes + fnotes + coverage_notes(st)
+    carried = pop[pop["estimate_year"] != pop["year"]]
+    ds = Dataset(areas=areas, characteristics=chars, population=pop.drop(columns="estimate_year"), counts=counts,
+                 missing=missing, name=str(st.path),
                  origin={t: str(st.path) for t in ("areas", "population", "counts", "missing", "characteristics")})
     ds.notes = notes
+    ds.estimate_years = {(a, int(y)): int(e) for a, y, e in zip(carried["area_code"], carried["year"],
+                                                                carried["estimate_year"])}
     return ds
