@@ -156,7 +156,7 @@ def _source_key(spec):
         return provenance.frame_fingerprint(spec)
     path = Path(spec)
     if path.is_file():
-        return provenance._digest([path.read_bytes()])
+        return provenance.file_fingerprint(path)
     return str(spec)
 
 
