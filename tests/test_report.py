@@ -101,15 +101,25 @@ def test_tables_are_for_people():
 
 
 # ---------------------------------------------------------------------------------------------------- notebooks
-def test_every_notebook_runs_for_areas_of_each_shape(executed):
+def profile_charts(area, **kw) -> int:
+    """The charts a profile draws: the spine chart when there is a benchmark, then 3 or 4 per priority exception
+    (the decisions section adds the SPC chart of each indicator the board decided on)."""
+    r = report.Report(area, **kw)
+    targets = r.rows.set_index("indicator")["target"]
+    return int(r.rows["benchmark"].notna().any()) + sum(3 + bool(targets[i]) for i in r.priorities())
+
+
+def test_every_notebook_runs_for_areas_of_each_shape(executed, small_dir):
     # profile_story: 11 charts + the burglary SPC chart marked at the board's decision (decisions section)
-    expect = {"profile_story": 11 + 1, "profile_quiet": 1, "force": 1, "deep": 4, "small_profile": 1,
-              "small_force": 1, "small_deep": 4}
+    expect = {"profile_story": 11 + 1, "profile_quiet": 1, "force": 1, "deep": 4, "small_force": 1, "small_deep": 4,
+              "small_profile": profile_charts("A", data=str(small_dir)),
+              "small_profile_force": profile_charts("F1", data=str(small_dir))}
     for name, n in expect.items():
         assert chart_outputs(executed[name]) == n, name
-    assert chart_outputs(executed["profile_force"]) >= 4
+    assert chart_outputs(executed["profile_force"]) >= profile_charts("DK-F21", targets="demo")
     text = json.dumps([c.get("outputs") for c in executed["small_profile"].cells])
     assert "Aville (A)" in text and "Demo Kingdom" not in text
+    assert "has an MSG benchmark" in text           # 2 peers: too few for a benchmark, and the report says so
 
 
 def test_exported_page_is_offline_without_code_with_every_chart(executed, pages):

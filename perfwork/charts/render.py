@@ -23,7 +23,6 @@ from pathlib import Path
 import altair as alt
 
 CHART_MIMETYPE = "application/vnd.perfwork.chart+json"
-MAX_ROWS = 20_000   # rows inlined in one spec; the chart functions pass frames far smaller than this
 
 
 def _spec(chart, validate: bool = True) -> dict:

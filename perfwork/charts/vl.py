@@ -15,6 +15,9 @@ import pandas as pd
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
 TYPES = {"Q": "quantitative", "N": "nominal", "T": "temporal", "O": "ordinal"}
+# Text a board member can read in print and on a phone: Vega's 10-11 px defaults are small
+CONFIG = {"axis": {"labelFontSize": 12, "titleFontSize": 12}, "legend": {"labelFontSize": 12, "titleFontSize": 12},
+          "text": {"fontSize": 12}}
 
 
 def F(shorthand: str, **kw) -> dict:
@@ -45,7 +48,7 @@ def mark(kind: str, **props) -> dict:
 
 def chart(layers: list[dict], data: list | None = None, **props) -> dict:
     """A layered chart: layers, shared data, and top-level properties (title, width, height, description)."""
-    spec = {"$schema": SCHEMA, "layer": layers, **props}
+    spec = {"$schema": SCHEMA, "layer": layers, "config": CONFIG, **props}
     if data is not None:
         spec["data"] = {"values": data}
     return spec

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import NotFound, UsageError
 from ._common import add_data_options
 
 AREA_PARAMETERS = ("AREA", "FORCE")   # the first of these a notebook declares receives --area
@@ -54,7 +54,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     notebook = Path(args.notebook)
     if not notebook.is_file():
-        raise FileNotFoundError(f"no notebook {notebook}")
+        raise NotFound(f"no notebook {notebook}")
     params = report_parameters(notebook, args)
     out = Path(args.out or f"{notebook.stem}-{args.area}.html".replace(" ", "_"))
     report.render(notebook, out, title=args.title, **params)

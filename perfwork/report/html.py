@@ -47,6 +47,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; paddi
 .pw-table { overflow-x: auto; max-width: 100%; }
 .pw-table > div { overflow: visible !important; }   /* one scrolling region per table: the focusable wrapper */
 .pw-table:focus { outline: 2px solid var(--accent); outline-offset: 2px; }
+.pw-pill { white-space: nowrap; }
 table { border-collapse: collapse; font-size: .92rem; }
 th, td { padding: .3rem .55rem; text-align: left; vertical-align: top; }
 table.dataframe { border: 0; } table.dataframe th, table.dataframe td { border-bottom: 1px solid var(--rule); }
@@ -69,6 +70,10 @@ img { max-width: 100%; height: auto; }
   h2 { break-before: auto; }
   figure.pw-chart, .pw-table, table, tr, img, pre { break-inside: avoid; page-break-inside: avoid; }
   .pw-table { overflow: visible; }
+  .pw-table table { font-size: 8pt !important; width: 100% !important; }
+  .pw-table th, .pw-table td { padding: 2px 3px !important; }
+  .pw-pill { white-space: normal; }
+  .pw-chart-view svg { max-width: 100%; height: auto; }
   a { color: inherit; text-decoration: none; }
   a[href^="http"]::after { content: " (" attr(href) ")"; font-size: .85em; }
 }

@@ -126,10 +126,16 @@ class Report:
         out = [Html(render.section_html(review, dec.open_actions(found, self.code), self.name, since=since))]
         for ind in review["indicator"].dropna().unique():
             events = render.decision_events(review, ind)
-            out.append(charts.show(charts.spc_chart(self.assessment, self.code, ind, events=events)))
+            out.append(charts.show(charts.spc_spec(self.assessment, self.code, ind, events=events)))
         return out
 
     def overview(self):
+        """The spine chart, or why there is none (no indicator has an MSG benchmark)."""
+        if not self.rows["benchmark"].notna().any():
+            few = self.rows["notes"].astype(str).str.extract(r"(too few peers with data \(\d+ of \d+\))")[0].dropna()
+            why = f": {few.iloc[0]}" if len(few) else ""
+            return Markdown(f"No indicator of {md_escape(self.name)} has an MSG benchmark{md_escape(why)}, so there "
+                            "is nothing to draw against the group.")
         return charts.show(charts.spine_spec(self.assessment, self.code))
 
     def methods_note(self) -> Markdown:
@@ -148,6 +154,14 @@ class Report:
         lines += ["", md_escape(LICENCE) if ds.name != "demo" else
                   "The Demo Kingdom is synthetic: its areas and numbers are made up for trying perfwork out."]
         return Markdown("\n".join(lines))
+
+    def funnel(self, indicator: str, scope: str = "level"):
+        """The funnel plot of one indicator, or why there is none (no area has a value)."""
+        t = self.assessment.table
+        if not t.loc[t["indicator"] == indicator, "value"].notna().any():
+            return Markdown(f"No area has a value for {md_escape(self.indicator_label(indicator))} in the "
+                            f"{md_escape(self.period)}, so there is no funnel plot.")
+        return charts.show(charts.funnel_spec(self.assessment, self.code, indicator, scope))
 
     # ------------------------------------------------------------------------------------ peer deep dive
     def peers_table(self):

@@ -15,8 +15,8 @@ def _pill(word: str, fill: str | None) -> str:
     text = html.escape(word)
     if not fill or not word:
         return text
-    return (f'<span style="background:{fill};color:{_style.text_on(fill)};padding:1px 6px;border-radius:3px;'
-            f'white-space:nowrap">{text}</span>')
+    return (f'<span class="pw-pill" style="background:{fill};color:{_style.text_on(fill)};padding:1px 6px;'
+            f'border-radius:3px">{text}</span>')
 
 
 def _styled(frame: pd.DataFrame, title: str, subtitle: str = "", colour: dict | None = None,

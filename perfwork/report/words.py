@@ -14,7 +14,8 @@ from ..charts.style import decimals, number, short_label
 # The assessment's judgement values as a reader says them.
 WORDS = {
     "peer_judgement": {"better": "better than peers", "worse": "worse than peers", "similar": "similar to peers",
-                       "higher": "higher than peers", "lower": "lower than peers", "incomplete": "not judged"},
+                       "higher": "higher than peers", "lower": "lower than peers", "incomplete": "not judged",
+                       "too few peers with data": "too few peers"},
     "travel": {"improving": "improving", "deteriorating": "getting worse", "no significant change": "no clear change",
                "increasing": "increasing", "decreasing": "decreasing", "incomplete": "no value",
                "no previous period": "no previous 12 months"},
