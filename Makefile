@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 DEMO_AREA ?= DK-C0001
 DEMO_LOG  ?= data/decisions-demo.sqlite
 DEMO_PORT ?= 8866
+DEMO_BATCH ?= build/demo-batch
+# the planted stories (burglary in Dalworth, ...) and a force, as the batch runs for every area
+DEMO_BATCH_AREAS ?= DK-C0123,DK-C0201,DK-C0067,DK-C0258,DK-C0001,DK-F21
 
 .PHONY: demo test lint env bench demo-data clean
 
@@ -26,6 +29,7 @@ demo: env
 	$(PY) -m perfwork.cli assess --area $(DEMO_AREA)
 	$(PY) -m perfwork.cli decisions seed-demo --log $(DEMO_LOG)
 	$(PY) -m perfwork.cli decisions review --log $(DEMO_LOG)
+	$(PY) -m perfwork.cli batch notebooks/partnership_profile.ipynb --areas $(DEMO_BATCH_AREAS) --out $(DEMO_BATCH) --resume
 	$(PY) -m perfwork.cli serve --log $(DEMO_LOG) --port $(DEMO_PORT)
 
 demo-data: env
@@ -39,7 +43,7 @@ test: env lint
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
 
 bench: env
-	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	rc=0; for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || { echo "$$b missed its goal"; rc=1; }; done; exit $$rc
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

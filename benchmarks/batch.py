@@ -29,7 +29,14 @@ GOAL_S_PER_AREA, GOAL_RATIO, GOAL_MB = 0.35, 20.0, 500.0
 
 
 def load() -> str:
-    return "load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count())
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time of this process (the batch's driver threads) and of its finished children (the kernels)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def papermill_loop(areas: list[str], out: Path) -> float:
@@ -53,15 +60,19 @@ def main() -> int:
     os.chdir(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        t0 = time.perf_counter()
+        t0, (self0, kids0) = time.perf_counter(), cpu_seconds()
         result = pw.batch.run(NOTEBOOK, tmp / "batch", areas=args.areas, workers=args.workers, progress=False)
         total = time.perf_counter() - t0
+        self1, kids1 = cpu_seconds()
         n = len(result.rows)
         per_area = total / n
         steady = sorted(float(r["seconds"]) for r in result.rows if r["status"] == "ok")
         print(f"perfwork batch: {n} areas in {total:.1f} s with {args.workers} warm kernels = {per_area:.3f} s per "
               f"area (goal <= {GOAL_S_PER_AREA}); one area on a warm kernel: median {steady[len(steady) // 2]:.2f} s"
               f"; failed: {len(result.failed)}")
+        cpu = (self1 - self0 + kids1 - kids0) / n
+        print(f"CPU per area: {cpu:.3f} s (kernels {(kids1 - kids0) / n:.3f}, driver {(self1 - self0) / n:.3f}); "
+              f"on {args.workers} idle cores that is {cpu / args.workers:.3f} s per area")
         sample = [r["area"] for r in result.rows[: args.cli_areas]]
         cli = papermill_loop(sample, tmp)
         ratio = cli / per_area

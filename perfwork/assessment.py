@@ -88,7 +88,8 @@ class Assessment:
         out = self._areas.get(code)
         if out is None:
             out = self.table.take(self._rows[code]).reset_index(drop=True)
-            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
+            out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                           self.groups)}
             self._areas[code] = out
         return out.copy(deep=False)
 
@@ -132,7 +133,8 @@ class Assessment:
             return self.table
         codes = [self._code(a) for a in ([areas] if isinstance(areas, str) else areas)]
         out = self.table[self.table["area_code"].isin(codes)].reset_index(drop=True)
-        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}))}
+        out.attrs = {"method": _judgement.method_texts(out, self.table.attrs.get("method", {}),
+                                                       self.groups)}
         return out
 
     def to_csv(self, path: str | Path, areas=None) -> Path:
@@ -190,7 +192,7 @@ def _compute(dataset: Dataset, fw: Framework, level: str, ends: pd.DatetimeIndex
              opts: dict) -> Assessment:
     values = {"rolling12": indicators(dataset, fw, period="rolling12", level=level, partial=opts.get("partial")),
               "month": indicators(dataset, fw, period="month", level=level)}
-    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"), opts.get("weights"))
+    groups = _judgement.groups_for(dataset, peers, level, opts.get("k"), opts.get("weights"), opts.get("method"))
     tg = None if targets is None else _judgement.load_targets(targets, fw, dataset)
     table = _judgement.assess(dataset, None, period_end=ends, level=level, framework=fw, peers=groups,
                               targets=tg, values=values, **opts)

@@ -80,13 +80,14 @@ COLUMNS = [
 WITHIN_DATA = "within-data"
 
 
-def groups_for(dataset: Dataset, peers, level: str, k, weights=None) -> pd.DataFrame:
-    """The peer groups ``assess`` uses: built (None or "national"; "within-data": only among the areas with
-    data), given (a frame) or loaded (a CSV path)."""
+def groups_for(dataset: Dataset, peers, level: str, k, weights=None,
+               method: str | None = None) -> pd.DataFrame:
+    """The peer groups ``assess`` uses: built by ``method`` (None or "national"; "within-data": only among the
+    areas with data), given (a frame) or loaded (a CSV path)."""
     if peers is None or (isinstance(peers, str) and peers == "national"):
-        return _peers.most_similar(dataset, k=k, level=level, weights=weights)
+        return _peers.most_similar(dataset, k=k, level=level, weights=weights, method=method)
     if isinstance(peers, str) and peers == WITHIN_DATA:
-        return _peers.most_similar(dataset, k=k, level=level, weights=weights,
+        return _peers.most_similar(dataset, k=k, level=level, weights=weights, method=method,
                                    among=_peers.areas_with_data(dataset, level))
     if isinstance(peers, pd.DataFrame):
         return peers
@@ -97,7 +98,8 @@ def groups_for(dataset: Dataset, peers, level: str, k, weights=None) -> pd.DataF
 
 
 def assess(dataset: Dataset, area: str | None = None, period_end=None, level: str = "csp",
-           framework="national", peers=None, targets=None, *, k: int | None = None, benchmark: str = "pooled",
+           framework="national", peers=None, targets=None, *, k: int | None = None, method: str | None = None,
+           benchmark: str = "pooled",
            include_self: bool = True, overdispersion: str = "none", min_change_pct: float = MIN_CHANGE_PCT,
            outcome_lag_months: int = OUTCOME_LAG_MONTHS, spc_months: int | None = _trends.SPC_MONTHS,
            spc_mode: str = "chart", values: dict[str, pd.DataFrame] | None = None,
@@ -110,16 +112,18 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
     latest period end of the data, for every area), a month ("2025-03"), a list of months, or "all" (every
     period end: the whole history). partial: None, or "annualise" to give windows touching missing months a value
     from the months with data (``indicators(partial=)``; flagged "11 of 12 months"). peers: None or "national"
-    (Most Similar Groups built from the dataset's characteristics, ``k`` nearest, ``weights`` a weight set),
+    (Most Similar Groups built from the dataset's characteristics, ``k`` members chosen by
+    ``method`` as ``peers.most_similar``, ``weights`` a weight set),
     "within-data" (groups only among the areas with data, labelled so), a groups frame (``peers.most_similar``
     / ``peers.load_groups``) or a CSV path for ``load_groups``. min_peers: peers with data a benchmark needs
     (default 5; the area itself never counts). targets: None, a frame from ``targets.load_targets``, or anything
     it accepts (a file, folder, name, or "demo"; the demo targets apply where their areas are in the data).
     benchmark "pooled" | "mean", include_self, overdispersion ("none" | "auto" | "always") choose the peer
     comparison (``peers.compare``); min_change_pct and outcome_lag_months tune the exception rule (module
-    docstring); spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed ``indicators()`` frames, {"rolling12": ..., "month": ...},
-    for the same dataset, framework and level (saves recomputing them; frames of another level, period or
-    framework are refused). ``pw.assess_all`` does this for every area at once and keeps the result.
+    docstring); spc_months / spc_mode the SPC charts (``trends.spc``). values: optional precomputed
+    ``indicators()`` frames, {"rolling12": ..., "month": ...}, for the same dataset, framework and level
+    (saves recomputing them; frames of another level, period or framework are refused). ``pw.assess_all`` does
+    this for every area at once and keeps the result.
 
     Returns one row per area, indicator and period end (``COLUMNS``), newest period end first, then exceptions
     first by priority; every judgement column comes with its method column. ``.attrs["method"]`` holds the
@@ -150,7 +154,7 @@ def assess(dataset: Dataset, area: str | None = None, period_end=None, level: st
         basis = None
         ends = periods.select(r12["period_end"], period_end)
         cur_mask = r12["period_end"].isin(ends).to_numpy() & mine_mask
-    groups = groups_for(dataset, peers, level, k, weights)
+    groups = groups_for(dataset, peers, level, k, weights, method)
     groups_used = groups
     if code is not None:
         groups_used = groups[groups["area_code"] == code]
@@ -302,19 +306,25 @@ FIRST_ROW_METHODS = {"benchmark": "benchmark_method", "band": "band_method", "sp
                      "trend": "trend_method"}
 
 
-def method_texts(rows: pd.DataFrame, base: dict[str, str]) -> dict[str, str]:
-    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``."""
+def method_texts(rows: pd.DataFrame, base: dict[str, str],
+                 groups: pd.DataFrame | None = None) -> dict[str, str]:
+    """``base`` (the method of every judgement) with the row-dependent texts read from ``rows``, and with
+    ``groups`` the balance of the groups of the areas in ``rows`` (one area: its group's, in words)."""
     def first(name):
         v = rows[name].dropna() if name in rows.columns else pd.Series(dtype=object)
         return str(v.iloc[0]) if len(v) else ""
 
-    return {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+    out = {**base, **{k: first(c) for k, c in FIRST_ROW_METHODS.items()}}
+    if groups is not None:
+        judged = groups[groups["area_code"].isin(rows["area_code"])]
+        out["balance"] = _peers.balance_summary(_peers.balance_table(judged))
+    return out
 
 
 def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt: str) -> dict[str, str]:
     """The method of every judgement, in words (one text per judgement; the columns have them row by row)."""
     return method_texts(out, {
-        "groups": _peers.groups_method(groups),
+        "groups": _peers.groups_method(groups), "balance": "",
         "benchmark": "", "band": "",
         "change": "exact conditional Poisson test, last 12 months vs previous 12; " + _trends.RECORDING_NOTE,
         "spc": "", "trend": "",
@@ -322,7 +332,7 @@ def _methods(out: pd.DataFrame, groups: pd.DataFrame, gap_method: str, rule_txt:
         "gap": gap_method,
         "exception": rule_txt,
         "priority": PRIORITY_RULE,
-    })
+    }, groups)
 
 
 def load_targets(targets, fw, dataset: Dataset) -> pd.DataFrame:

@@ -15,13 +15,25 @@ Building a group (``most_similar``)
 4. Distance between areas a and b: d(a, b) = sqrt( sum_v w_v (z_av - z_bv)^2 ), weighted Euclidean.
    Each characteristic's contribution to the squared distance, w_v (z_av - z_bv)^2, is returned as
    ``contrib_<variable>``; the contributions add up to distance^2, so a manager can see why an area is a peer.
-5. The group of area a is its k nearest other areas (k = 15 for CSPs, 7 for forces, as the Home Office and
-   HMICFRS groups), the area itself excluded. Groups are the area's own, so they are asymmetric: b may be in
-   a's group without a being in b's (with fewer areas than that, all the others). Ties in distance are broken
-   by peer code.
+5. The group of area a has k other areas (k = 15 for CSPs, 7 for forces, as the Home Office and HMICFRS
+   groups), the area itself excluded, chosen by ``method``:
+   - "nearest": the k nearest;
+   - "balanced" (default): k of the 6k nearest, chosen so that the group's mean z-scores match the area's
+     (``balance.balanced``: swaps from the k nearest minimising gap^2 + 0.1 x members' mean squared distance);
+   - "synthetic": non-negative weights summing to 1 over at most k of the 6k nearest, whose weighted mean
+     z-scores match the area's (the synthetic-control idea, ``balance.synthetic``).
+   Groups are the area's own, so they are asymmetric: b may be in a's group without a being in b's (with
+   fewer areas than that, all the others). Ties in distance are broken by peer code.
+6. Balance, for every group: the gap between the group's (weighted) mean z-score and the area's on each
+   characteristic (``balance_gap_<variable>``, SD units), their root mean square with the characteristic
+   weights (``balance_rms``), the smallest RMS gap any weighted group of other areas could reach
+   (``balance_best``), a label (good <= 0.1 SD, fair <= 0.2, poor) and the words (``balance_note``): a poor
+   group names the characteristic furthest off and which way the expected level is likely wrong.
+   ``balance_table`` gives one row per area.
 
-Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups``; ``explain`` says which
-characteristics separate an area from each peer.
+Official or custom groups (e.g. CIPFA nearest neighbours) load with ``load_groups`` and, given the dataset,
+carry the same balance figures (equal weights); ``explain`` says which characteristics separate an area from
+each peer.
 
 Comparing with peers (``compare``)
 ----------------------------------
@@ -30,7 +42,11 @@ For every area, indicator and period the group members' numerators and denominat
 
 - benchmark: pooled sum(numerator) / sum(denominator) x multiplier over the group (default), or the simple
   mean of members' values (the historical HMIC convention); the area itself included (default, as HMIC) or not.
-  The ``benchmark_method`` column says which.
+  A group with unequal member weights (``weight`` column, e.g. "synthetic") has the weighted pooled benchmark
+  sum(w x numerator) / sum(w x denominator) (or the weighted mean of values); the area itself, when included,
+  counts as one member of k + 1 (weight 1 / (k + 1), the peers' weights scaled by k / (k + 1)), as in an
+  unweighted group. The ``benchmark_method`` column says which. The band, rank and quartiles stay over the
+  members unweighted (descriptive: every member counts once).
 - significance: the PHE convention, the area's own 95% and 99.8% confidence limits against the benchmark
   (``High (0.001)``, ``High (0.025)``, ``Low (0.001)``, ``Low (0.025)``, ``Not significant``), read with the
   indicator's polarity as better / worse / similar (or higher / lower when there is no judgement). Optionally
@@ -51,6 +67,7 @@ import pandas as pd
 import yaml
 
 from . import _paths, geography, stats
+from . import balance as _balance
 from .dataset import LEVELS, DataError, Dataset
 from .errors import NotFound, UsageError
 from .frames import as_object
@@ -61,6 +78,10 @@ WEIGHTS_FILE = PARAMETERS / "msg_weights.yaml"  # the shipped weight sets; a pro
 DEFAULT_K = {"csp": 15, "force": 7, "region": 3, "nation": 1}
 MIN_PEERS = 5  # peers with data a benchmark needs (the area itself never counts)
 GROUP_COLUMNS = ("area_code", "peer_code", "rank", "distance")
+METHODS = ("nearest", "balanced", "synthetic")
+DEFAULT_METHOD = "balanced"
+# Per-area balance columns on every row of a groups frame (plus balance_gap_<variable> per characteristic).
+BALANCE_COLUMNS = ("balance_rms", "balance_best", "balance", "balance_note")
 
 AREA_ALIASES = ("area_code", "area", "code", "la_code", "lad_code", "csp_code", "force_code", "area code")
 PEER_ALIASES = ("peer_code", "peer", "neighbour_code", "neighbor_code", "nn_code", "peer code")
@@ -208,17 +229,25 @@ def areas_with_data(dataset: Dataset, level: str) -> list[str]:
 
 
 def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights=None,
-                 level: str = "csp", among=None) -> pd.DataFrame:
-    """Most Similar Groups: for every area of ``level``, its ``k`` nearest areas by weighted z-score distance.
+                 level: str = "csp", method: str | None = None, among=None) -> pd.DataFrame:
+    """Most Similar Groups: for every area of ``level``, a group of ``k`` other areas like it.
 
-    ``among``: build the groups only among these areas (e.g. ``areas_with_data``; the method says so). When the
-    level has fewer areas than the default k needs, k is the number of other areas and the method says so.
-
-    Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, k, level,
-    area_name, peer_name and ``contrib_<variable>`` (that characteristic's share of distance^2, before taking
-    the square root: the contributions add up to distance^2). ``.attrs["method"]`` describes the method and
+    ``method`` (``METHODS``; default ``DEFAULT_METHOD``): "nearest", the k nearest areas by weighted z-score
+    distance; "balanced", k areas chosen among the 6k nearest so that their mean characteristics match the
+    area's (``balance.balanced``); "synthetic", non-negative weights summing to 1 over at most k of them
+    whose weighted mean matches the area (``balance.synthetic``; the benchmark is then the weighted pooled
+    rate). ``among``: build the groups only among these areas (e.g. ``areas_with_data``; the method says so).
+    When the level has fewer areas than the default k needs, k is the number of other areas and the method says
+    so. Returns one row per (area, peer): area_code, peer_code, rank (1 = nearest), distance, ``weight``
+    (the member's weight, summing to 1 over the group; 1/k unless synthetic), k, level, area_name,
+    peer_name, ``contrib_<variable>`` (that characteristic's share of distance^2, before taking the square
+    root: the contributions add up to distance^2) and the group's balance (``BALANCE_COLUMNS``, the same on
+    every row of an area, see ``balance_table``). ``.attrs["method"]`` describes the method and
     ``.attrs["variables"]`` / ``.attrs["weights"]`` the inputs. See the module docstring.
     """
+    method = DEFAULT_METHOD if method is None else method
+    if method not in METHODS:
+        raise ValueError(f"method {method!r}: expected one of {', '.join(METHODS)}")
     x, note = _level_characteristics(dataset, level, variables)
     if among is not None:
         x = x[x.index.isin(set(among))]
@@ -256,18 +285,33 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     diff2 = (z[:, None, :] - z[None, :, :]) ** 2 * w            # n x n x v contributions
     d2 = diff2.sum(axis=2)
     np.fill_diagonal(d2, np.inf)
-    # Deterministic order: distance (rounded against float noise), then peer code.
+    # Deterministic order: distance (rounded against float noise), then peer code; the area itself last.
     key = np.round(d2, 10)
     code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
-    order = np.lexsort((np.broadcast_to(code_rank, (n, n)), key), axis=1)[:, :k]
-    rows = np.repeat(np.arange(n), k)
-    cols = order.ravel()
+    order = np.lexsort((np.broadcast_to(code_rank, (n, n)), key), axis=1)[:, :n - 1]
+    member_w = None
+    if method == "nearest":
+        members = order[:, :k]
+    elif method == "balanced":
+        members = _balance.balanced(z, w, order, k)
+    else:
+        members, member_w = _balance.synthetic(z, w, order, k)
+    # Members nearest first (a balanced group's members are not the k nearest).
+    by_dist = np.lexsort((np.where(members >= 0, code_rank[np.maximum(members, 0)], n),
+                          np.where(members >= 0, key[np.arange(n)[:, None], np.maximum(members, 0)], np.inf)), axis=1)
+    members = np.take_along_axis(members, by_dist, axis=1)
+    member_w = (np.full(members.shape, 1.0 / k) if member_w is None
+                else np.take_along_axis(member_w, by_dist, axis=1))
+    filled = members >= 0
+    rows = np.repeat(np.arange(n), filled.sum(axis=1))
+    cols = members[filled]
     names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"]))
     out = pd.DataFrame({
         "area_code": pd.array(codes[rows], dtype="str"),
         "peer_code": pd.array(codes[cols], dtype="str"),
-        "rank": np.tile(np.arange(1, k + 1), n).astype("int64"),
+        "rank": (np.cumsum(filled, axis=1)[filled]).astype("int64"),
         "distance": np.sqrt(d2[rows, cols]),
+        "weight": member_w[filled],
     })
     out["k"] = k
     out["level"] = level
@@ -275,15 +319,106 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     out["peer_name"] = out["peer_code"].map(names)
     for j, v in enumerate(variables):
         out[f"contrib_{v}"] = diff2[rows, cols, j]
+    bal = _balance_frame(z, w, members, member_w, variables, codes)
+    out = _with_balance(out, bal)
     if transforms:
         wtxt += ", " + ", ".join(f"{how} {v}" for v, how in transforms.items())
+    pool = min(n - 1, _balance.CANDIDATES * k)
+    how = {"nearest": f"k={k}{short} nearest",
+           "balanced": f"k={k}{short} chosen among the {pool} nearest so that the group's mean characteristics "
+                       f"match the area's (balanced)",
+           "synthetic": f"synthetic-control weights over at most k={k}{short} of the {pool} nearest "
+                        f"(weighted benchmark)"}[method]
     out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
-                           f"({note}{wtxt}), Euclidean distance, k={k}{short} nearest (own group, area excluded)")
+                           f"({note}{wtxt}), Euclidean distance, {how} (own group, area excluded); "
+                           + balance_summary(bal))
+    out.attrs["msg_method"] = method
     out.attrs["variables"] = variables
     out.attrs["weights"] = {v: float(wi) for v, wi in zip(variables, w)}
     out.attrs["transforms"] = transforms
     out.attrs["source"] = "computed"
     return out
+
+
+# ---------------------------------------------------------------------------------------------------- balance
+def _balance_frame(z: np.ndarray, cw: np.ndarray, members: np.ndarray, member_w: np.ndarray | None,
+                   variables: list[str], codes: np.ndarray) -> pd.DataFrame:
+    """One row per area: the group's balance (``balance_table``) from z-scores and a members matrix."""
+    g = _balance.gaps(z, members, member_w)
+    r = _balance.rms(g, cw)
+    best = _balance.best_possible(z, cw)
+    size = (members >= 0).sum(axis=1)
+    out = pd.DataFrame({"area_code": pd.array(codes[: len(members)], dtype="str"), "members": size})
+    for j, v in enumerate(variables):
+        out[f"balance_gap_{v}"] = g[:, j]
+    out["balance_rms"] = r
+    out["balance_best"] = best[: len(members)]
+    out["balance"] = _balance.label(r)
+    out["balance_note"] = _balance.notes(g, r, best, variables, cw)
+    return out
+
+
+def _with_balance(groups: pd.DataFrame, bal: pd.DataFrame) -> pd.DataFrame:
+    """The groups frame with each area's balance columns on every one of its rows."""
+    cols = [c for c in bal.columns if c.startswith("balance")]
+    out = groups.drop(columns=[c for c in cols if c in groups.columns])
+    at = pd.Index(bal["area_code"]).get_indexer(out["area_code"])
+    for c in cols:
+        out[c] = bal[c].to_numpy()[at]
+    return out
+
+
+def balance_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """Each area's group balance, one row per area: area_code, area_name, members, ``balance_gap_<variable>``
+    (the group's weighted mean z-score minus the area's, in SD units: negative = the group is lower), the
+    overall ``balance_rms`` (root mean square of the gaps with the characteristic weights), ``balance_best``
+    (the smallest RMS gap any weighted group of other areas could reach), ``balance`` (good <= 0.1 SD, fair
+    <= 0.2, poor) and ``balance_note`` in words. Empty when the groups carry no balance (no characteristics)."""
+    if "balance_rms" not in groups.columns:
+        return pd.DataFrame(columns=["area_code", "area_name", "members", *BALANCE_COLUMNS])
+    first = groups.drop_duplicates("area_code").reset_index(drop=True)
+    members = groups.groupby("area_code", sort=False)["peer_code"].size()
+    cols = ["area_code"] + [c for c in ("area_name",) if c in first.columns]
+    cols += [c for c in first.columns if c.startswith("balance_gap_")] + list(BALANCE_COLUMNS)
+    out = first[cols].copy()
+    out.insert(len(cols) - len(BALANCE_COLUMNS), "members", members.reindex(out["area_code"]).to_numpy())
+    return out
+
+
+def balance_summary(bal: pd.DataFrame) -> str:
+    """The balance of a set of groups in one phrase, for method texts."""
+    r = bal["balance_rms"].dropna().to_numpy()
+    if not len(r):
+        return "balance not measured (no characteristics)"
+    if len(r) == 1:
+        return f"balance {bal['balance_note'].iloc[0]}"
+    return (f"balance: median RMS gap of group mean and area {np.median(r):.2f} SD, "
+            f"{np.mean(r <= _balance.GOOD):.0%} of groups within {_balance.GOOD:g} SD, "
+            f"{np.mean(r <= _balance.FAIR):.0%} within {_balance.FAIR:g} SD")
+
+
+def _loaded_balance(pairs: pd.DataFrame, dataset: Dataset, level: str) -> pd.DataFrame | None:
+    """Balance of groups read from a file, on the dataset's characteristics (equal weights); None without."""
+    try:
+        x, _ = _level_characteristics(dataset, level, None)
+    except PeerGroupError:
+        return None
+    vals = x.to_numpy()
+    sd = vals.std(axis=0, ddof=0)
+    z = np.where(sd > 0, (vals - vals.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+    index = pd.Index(x.index)
+    areas = pd.unique(pairs["area_code"])
+    a_idx = index.get_indexer(areas)
+    slot = pairs.groupby("area_code", sort=False).cumcount().to_numpy()
+    members = np.full((len(areas), int(slot.max()) + 1), -1, dtype=np.int64)
+    members[pd.Index(areas).get_indexer(pairs["area_code"]), slot] = index.get_indexer(pairs["peer_code"])
+    others = np.setdiff1d(np.arange(len(z)), a_idx)  # the grouped areas' rows first, as _balance_frame expects
+    perm = np.concatenate([a_idx, others])
+    inv = np.empty(len(perm), dtype=np.int64)
+    inv[perm] = np.arange(len(perm))
+    members = np.where(members >= 0, inv[np.maximum(members, 0)], -1)
+    return _balance_frame(z[perm], np.ones(z.shape[1]), members, None, list(x.columns),
+                          index.to_numpy().astype(object)[perm])
 
 
 # ---------------------------------------------------------------------------------------------------- load
@@ -433,9 +568,14 @@ def load_groups(path: str | Path, dataset: Dataset | None = None, level: str = "
     pairs["area_name"] = pairs["area_code"].map(names)
     pairs["peer_name"] = pairs["peer_code"].map(names)
     pairs["source"] = str(path)
+    pairs["weight"] = 1.0 / pairs["k"]
     sizes = sorted(set(pairs["k"]))
     ktxt = f"k={sizes[0]}" if len(sizes) == 1 else f"k={sizes[0]}-{sizes[-1]}"
-    pairs.attrs["method"] = f"peer groups from {path.name} ({ktxt})"
+    bal = _loaded_balance(pairs, dataset, level) if dataset is not None else None
+    if bal is not None:
+        pairs = _with_balance(pairs, bal)
+    pairs.attrs["method"] = f"peer groups from {path.name} ({ktxt})" + ("" if bal is None else
+                                                                          "; " + balance_summary(bal))
     pairs.attrs["source"] = str(path)
     return pairs
 
@@ -526,6 +666,41 @@ def _member_index(groups: pd.DataFrame, codes: pd.Index,
     full = np.concatenate([areas[:, None], peers], axis=1)            # self + peers, for ranking
     bench = full if include_self else peers
     return areas, full, bench
+
+
+def _bench_weights(groups: pd.DataFrame, codes: pd.Index, a_pos: np.ndarray, bench: np.ndarray,
+                   include_self: bool) -> np.ndarray | None:
+    """Member weights aligned with ``bench`` ([area, member], self first when included), or None when the
+    groups carry no ``weight`` column or every group's weights are equal (the plain benchmark).
+
+    Weights are normalised to sum to 1 over each area's peers; with the area itself included it counts as one
+    more member of a group of k (weight 1/(k+1), the peers' weights scaled by k/(k+1)), exactly as in an
+    unweighted group. Scaled so that an equal-weight group has weight 1 everywhere."""
+    if "weight" not in groups.columns:
+        return None
+    w = pd.to_numeric(groups["weight"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if np.isnan(w).any() or (w < 0).any():
+        raise ValueError("groups: column 'weight' must hold numbers >= 0 (members' weights)")
+    a_idx = codes.get_indexer(groups["area_code"])
+    p_idx = codes.get_indexer(groups["peer_code"])
+    keep = a_idx >= 0
+    frame = pd.DataFrame({"a": a_idx[keep], "p": p_idx[keep], "w": w[keep]})
+    frame["w"] = frame["w"] / frame.groupby("a")["w"].transform("sum")
+    frame["k"] = frame.groupby("a")["w"].transform("size")
+    if np.allclose(frame["w"] * frame["k"], 1.0, rtol=0, atol=1e-12):
+        return None
+    grp = np.searchsorted(a_pos, frame["a"].to_numpy())
+    lookup = {(g, q): wk for g, q, wk in zip(grp, frame["p"], frame["w"] * frame["k"])}
+    members = bench[:, 1:] if include_self else bench
+    out = np.zeros(bench.shape)
+    pad = len(codes)
+    mw = np.array([[lookup.get((g, q), 0.0) if q != pad else 0.0 for q in row] for g, row in enumerate(members)])
+    if include_self:
+        out[:, 0] = 1.0
+        out[:, 1:] = mw
+    else:
+        out[:] = mw
+    return out
 
 
 def _codes(values: pd.DataFrame) -> tuple[np.ndarray, pd.Index, np.ndarray, int]:
@@ -623,16 +798,24 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
 
     # [group, member, cell] arrays through the (area, peer) index matrix.
     vb, nb, db = V[bench], N[bench], D[bench]
+    wb = _bench_weights(groups, codes, a_pos, bench, include_self)
+    if wb is not None:
+        wb = wb[:, :, None]
     n_members = (~np.isnan(vb)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s1 = np.where(np.isnan(vb), 0.0, vb).sum(axis=1)
         s2 = np.where(np.isnan(vb), 0.0, vb ** 2).sum(axis=1)
         b_mean = np.where(n_members > 0, s1 / n_members, np.nan)
         b_sd = np.where(n_members > 1, np.sqrt(np.maximum(s2 - n_members * b_mean ** 2, 0) / (n_members - 1)), np.nan)
-        if benchmark == "pooled":
+        if wb is None and benchmark == "pooled":
             bm = nb.sum(axis=1) / db.sum(axis=1) * mult
-        else:
+        elif wb is None:
             bm = b_mean
+        elif benchmark == "pooled":                                   # weighted: sum w x / sum w n
+            bm = (nb * wb).sum(axis=1) / (db * wb).sum(axis=1) * mult
+        else:
+            wv = np.where(np.isnan(vb), 0.0, wb)
+            bm = (np.where(np.isnan(vb), 0.0, vb) * wv).sum(axis=1) / wv.sum(axis=1)
         bm = np.where(n_members > 0, bm, np.nan)
 
     # Too few peers with data (the area itself never counts): no benchmark, band or comparison at all.
@@ -664,6 +847,10 @@ def compare_arrays(values: pd.DataFrame, groups: pd.DataFrame, benchmark: str = 
     gtxt = short_groups_method(groups)
     bench_txt = (("pooled MSG benchmark" if benchmark == "pooled" else "mean of MSG members' values")
                  + (" incl. self" if include_self else " excl. self") + f", {gtxt}")
+    if wb is not None:
+        bench_txt = "weighted " + bench_txt + (" (members' weights: sum w x numerator / sum w x denominator"
+                                               if benchmark == "pooled" else " (members' weights: sum w x value")
+        bench_txt += ", the area itself one member of k+1)" if include_self else ")"
     cols["benchmark_method"] = bench_txt
     sd = take(b_sd)
     cols["band_mean"] = take(b_mean)

@@ -75,7 +75,9 @@ def test_cache_is_keyed_by_the_inputs(ds):
     assessment.clear_cache()
     a = pw.assess_all(ds)
     assert pw.assess_all(ds) is a                                   # same inputs: the same result
-    assert pw.assess_all(ds, period_end="latest", framework=pw.load_framework("national")) is a
+    assert pw.assess_all(ds, framework=pw.load_framework("national")) is a
+    # None judges each area at its own latest 12 months; "latest" every area at the data's: another request
+    assert pw.assess_all(ds, period_end="latest") is not a
     assert pw.assess_all(demo.load()) is a                          # same content, another object
     assert pw.assess_all(ds, benchmark="mean") is not a             # another option
     assert pw.assess_all(ds, targets="demo") is not a               # targets
@@ -96,7 +98,8 @@ def test_run_record_says_what_the_numbers_rest_on(ds, csp):
     assert run.perfwork_version == pw.__version__ and run.dataset == provenance.dataset_fingerprint(ds)
     assert run.framework == "national" and run.framework_fingerprint == provenance.framework_fingerprint(
         pw.load_framework("national"))
-    assert run.level == "csp" and run.period_end == "2026-03" and "k=15 nearest" in run.peer_method
+    assert run.level == "csp" and run.period_end == "2026-03"
+    assert "k=15 chosen among the 90 nearest" in run.peer_method and "(balanced)" in run.peer_method
     assert run.options["benchmark"] == "pooled" and run.options["overdispersion"] == "none"
     assert run.targets_fingerprint is not None and "exception when any of" in run.methods["exception"]
 
@@ -151,4 +154,4 @@ def test_every_export_carries_the_run_record(ds, csp, tmp_path, capsys):
         rec = provenance.read_run(f)
         assert rec["dataset"] == csp.run.dataset and set(pd.read_csv(f)["run_inputs"]) == {rec["inputs"]}
     assert provenance.read_run(tmp_path / "indicators.csv")["framework_fingerprint"] == csp.run.framework_fingerprint
-    assert "k=15 nearest" in provenance.read_run(tmp_path / "peers.csv")["peer_method"]
+    assert "k=15 chosen among the 90 nearest" in provenance.read_run(tmp_path / "peers.csv")["peer_method"]

@@ -28,7 +28,7 @@ from perfwork.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).parent / "batch" / "probe.ipynb"
-ASSESS = ROOT / "notebooks" / "assess.ipynb"
+PROFILE = ROOT / "notebooks" / "partnership_profile.ipynb"
 VOLATILE_NB = {"start_time", "end_time", "duration"}
 WHERE = {"output_path"}  # where the file was written, not what it holds
 
@@ -36,6 +36,13 @@ WHERE = {"output_path"}  # where the file was written, not what it holds
 @pytest.fixture(autouse=True)
 def _probe_env(monkeypatch):
     monkeypatch.setenv("PROBE_CWD", os.getcwd())  # kernels inherit it; the probe checks the working directory
+    monkeypatch.setenv("PERFWORK_CHARTS", "report")  # fresh papermill runs draw charts as the batch does
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernels():
+    yield  # runs below keep their warm kernels for the next test (keep_kernels=True); end them all here
+    pw.batch.close()
 
 
 def normalise(nb, ignore_where=False) -> dict:
@@ -85,27 +92,84 @@ def test_warm_runs_equal_fresh_papermill_runs_and_nothing_leaks(tmp_path):
     cells = runs[4].cells
     tags = [c.metadata.get("tags", []) for c in cells]
     assert tags.index(["injected-parameters"]) == tags.index(["parameters"]) + 1
-    assert [c.execution_count for c in cells if c.cell_type == "code"] == list(range(1, 10))
+    assert [c.execution_count for c in cells if c.cell_type == "code"] == list(range(1, 11))
     assert runs[4].metadata.papermill.parameters == {"AREA": "DK-C0001", "POLLUTE": False}
 
 
-def test_real_notebook_after_another_area_equals_papermill_and_exports_offline(tmp_path):
+def test_partnership_profile_after_another_area_equals_papermill_and_exports_offline(tmp_path):
     out = tmp_path / "out"
-    result = pw.batch.run(ASSESS, out, areas="DK-C0001,DK-C0123", workers=1, progress=False)
+    result = pw.batch.run(PROFILE, out, areas="DK-C0201,DK-C0123", workers=1, progress=False)
     assert result.exit_code == 0
-    expected = fresh(ASSESS, out / "DK-C0123.ipynb", {"AREA": "DK-C0123"})
+    expected = fresh(PROFILE, out / "DK-C0123.ipynb", {"AREA": "DK-C0123"})
     assert normalise((out / "DK-C0123.ipynb").read_text()) == normalise(expected)
     page = (out / "DK-C0123.html").read_text()
     assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", page)
-    assert "import perfwork" not in page and "Burglary per 1,000 households" in page
+    assert '<script src="vega.js">' in page and (out / "vega.js").stat().st_size > 100_000
+    assert "from perfwork import report" not in page and page.count('<figure class="pw-chart"') >= 5
+    rows = {r["area"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    assert rows["DK-C0123"]["headline"].startswith("3 of Dalworth's 21 indicators need attention")
+    assert "burglary" in rows["DK-C0123"]["headline"].lower() and rows["DK-C0123"]["exceptions"] == "3"
     index = (out / "index.html").read_text()
-    assert 'href="DK-C0001.html"' in index and 'href="DK-C0123.html"' in index
+    assert 'href="DK-C0201.html"' in index and 'href="DK-C0123.html"' in index and "Dalworth" in index
     assert not re.search(r"(src|href)=\"https?://", index) and "<table" in index and "<th scope=\"col\"" in index
+
+
+def test_misspelt_parameter_and_unknown_area_fail_before_any_kernel_starts(tmp_path, monkeypatch):
+    def no_kernels(self):
+        raise AssertionError("a kernel started before validation")
+
+    monkeypatch.setattr(_kernel.WarmKernel, "start", no_kernels)
+    with pytest.raises(BatchError, match=r"no parameter 'POLUTE' \(did you mean POLLUTE\?\)"):
+        pw.batch.run(PROBE, tmp_path, areas="DK-C0001", parameters={"POLUTE": True})
+    with pytest.raises(BatchError, match=r"no area 'DK-C01233'.*did you mean .*DK-C0123"):
+        pw.batch.run(PROBE, tmp_path, areas="DK-C0001,DK-C01233")
+    with pytest.raises(BatchError, match=r"no force 'DK-F99'"):
+        pw.batch.run(PROBE, tmp_path, areas="force:DK-F99")
+    params = tmp_path / "params.yaml"
+    params.write_text("FAIL: DK-C0001\nHANGG: DK-C0002\n")
+    with pytest.raises(BatchError, match=r"no parameter 'HANGG' \(did you mean HANG\?\)"):
+        pw.batch.run(PROBE, tmp_path / "out", areas="DK-C0001", params_file=params)
+    assert main(["batch", str(PROBE), "--out", str(tmp_path / "out"), "--areas", "level:forse"]) == 2
+    assert main(["batch", str(PROBE), "--out", str(tmp_path / "out"), "-p", "AREA", "DK-C0001"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # nothing written either
+
+
+def test_area_specs_expand_against_the_dataset():
+    ds = pw.load_demo()
+    csps = ds.level("csp")
+    in_f21 = list(csps[csps["parent_code"] == "DK-F21"]["area_code"])
+    assert pw.batch.expand_areas("force:DK-F21", ds) == in_f21
+    assert pw.batch.expand_areas("DK-C0123,force:DK-F21,DK-C0123", ds)[0] == "DK-C0123"
+    assert len(pw.batch.expand_areas("all", ds)) == len(csps) + len(ds.level("force"))
+    assert pw.batch.expand_areas("level:force", ds) == list(ds.level("force")["area_code"])
+
+
+def test_resume_skips_complete_areas_and_reruns_what_changed(tmp_path):
+    notebook = tmp_path / "probe.ipynb"
+    shutil.copy(PROBE, notebook)
+    out = tmp_path / "out"
+    areas = "DK-C0001,DK-C0002"
+    assert pw.batch.run(notebook, out, areas=areas, workers=1, progress=False, keep_kernels=True).exit_code == 0
+    stamp = {p.name: p.stat().st_mtime_ns for p in out.glob("DK-*")}
+    assert pw.batch.run(notebook, out, areas=areas, resume=True, progress=False).exit_code == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("DK-*")} == stamp  # nothing ran
+    (out / "DK-C0002.html").unlink()  # an incomplete area
+    pw.batch.run(notebook, out, areas=areas, resume=True, workers=1, progress=False, keep_kernels=True)
+    assert (out / "DK-C0001.ipynb").stat().st_mtime_ns == stamp["DK-C0001.ipynb"]
+    assert (out / "DK-C0002.ipynb").stat().st_mtime_ns != stamp["DK-C0002.ipynb"]
+    nb = nbformat.read(notebook, 4)
+    nb.cells[0].source += "\n\nEdited."
+    nbformat.write(nb, notebook)
+    again = pw.batch.run(notebook, out, areas=areas, resume=True, workers=1, progress=False, keep_kernels=True)
+    assert again.exit_code == 0
+    assert (out / "DK-C0001.ipynb").stat().st_mtime_ns != stamp["DK-C0001.ipynb"]
+    assert "Edited." in (out / "DK-C0001.ipynb").read_text()
+    assert not list(out.glob(".*.tmp"))
 
 
 def test_failing_dying_and_hanging_areas_are_reported_and_the_rest_complete(tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["batch", str(PROBE), "--out", str(out), "--workers", "2", "--timeout", "20",
+    code = main(["batch", str(PROBE), "--out", str(out), "--workers", "1", "--timeout", "5",
                  "--areas", "DK-C0002,DK-C0003,DK-C0004,DK-C0001,DK-C0005",
                  "-p", "FAIL", "DK-C0002", "-p", "DIE", "DK-C0003", "-p", "HANG", "DK-C0004"])
     assert code == 1
@@ -127,52 +191,28 @@ def test_failing_dying_and_hanging_areas_are_reported_and_the_rest_complete(tmp_
     assert "failed DK-C0002" in capsys.readouterr().out
 
 
-def test_misspelt_parameter_and_unknown_area_fail_before_any_kernel_starts(tmp_path, monkeypatch):
-    def no_kernels(self):
-        raise AssertionError("a kernel started before validation")
-
-    monkeypatch.setattr(_kernel.WarmKernel, "start", no_kernels)
-    with pytest.raises(BatchError, match=r"no parameter 'POLUTE' \(did you mean POLLUTE\?\)"):
-        pw.batch.run(PROBE, tmp_path, areas="DK-C0001", parameters={"POLUTE": True})
-    with pytest.raises(BatchError, match=r"no area 'DK-C01233'.*did you mean .*DK-C0123"):
-        pw.batch.run(PROBE, tmp_path, areas="DK-C0001,DK-C01233")
-    with pytest.raises(BatchError, match=r"no force 'DK-F99'"):
-        pw.batch.run(PROBE, tmp_path, areas="force:DK-F99")
-    assert main(["batch", str(PROBE), "--out", str(tmp_path), "--areas", "level:forse"]) == 2
-    assert not list(tmp_path.iterdir())  # nothing written either
-
-
-def test_area_specs_expand_against_the_dataset():
-    ds = pw.load_demo()
-    csps = ds.level("csp")
-    in_f21 = list(csps[csps["parent_code"] == "DK-F21"]["area_code"])
-    assert pw.batch.expand_areas("force:DK-F21", ds) == in_f21
-    assert pw.batch.expand_areas("DK-C0123,force:DK-F21,DK-C0123", ds)[0] == "DK-C0123"
-    assert len(pw.batch.expand_areas("all", ds)) == len(csps) + len(ds.level("force"))
-    assert pw.batch.expand_areas("level:force", ds) == list(ds.level("force")["area_code"])
-
-
-def test_resume_skips_complete_areas_and_reruns_what_changed(tmp_path):
-    notebook = tmp_path / "probe.ipynb"
-    shutil.copy(PROBE, notebook)
+def test_ctrl_c_stops_cleanly_leaving_only_complete_outputs(tmp_path):
     out = tmp_path / "out"
-    areas = "DK-C0001,DK-C0002"
-    assert pw.batch.run(notebook, out, areas=areas, workers=1, progress=False).exit_code == 0
-    stamp = {p.name: p.stat().st_mtime_ns for p in out.glob("DK-*")}
-    assert pw.batch.run(notebook, out, areas=areas, resume=True, progress=False).exit_code == 0
-    assert {p.name: p.stat().st_mtime_ns for p in out.glob("DK-*")} == stamp  # nothing ran
-    (out / "DK-C0002.html").unlink()  # an incomplete area
-    pw.batch.run(notebook, out, areas=areas, resume=True, workers=1, progress=False)
-    assert (out / "DK-C0001.ipynb").stat().st_mtime_ns == stamp["DK-C0001.ipynb"]
-    assert (out / "DK-C0002.ipynb").stat().st_mtime_ns != stamp["DK-C0002.ipynb"]
-    nb = nbformat.read(notebook, 4)
-    nb.cells[0].source += "\n\nEdited."
-    nbformat.write(nb, notebook)
-    again = pw.batch.run(notebook, out, areas=areas, resume=True, workers=1, progress=False)
-    assert again.exit_code == 0
-    assert (out / "DK-C0001.ipynb").stat().st_mtime_ns != stamp["DK-C0001.ipynb"]
-    assert "Edited." in (out / "DK-C0001.ipynb").read_text()
+    areas = ["DK-C0001", "DK-C0002", "DK-C0003", "DK-C0004"]
+    proc = subprocess.Popen([sys.executable, "-m", "perfwork.cli", "batch", str(PROBE), "--out", str(out),
+                             "--workers", "1", "--areas", ",".join(areas), "-p", "HANG", "DK-C0002"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "DK-C0001.html").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # DK-C0002 is now hanging in its cell
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "--resume" in stdout
+    assert sorted(p.name for p in out.glob("DK-*")) == ["DK-C0001.html", "DK-C0001.ipynb"]
     assert not list(out.glob(".*.tmp"))
+    nbformat.read(out / "DK-C0001.ipynb", 4)  # complete
+    rows = {r["area"]: r["status"] for r in csv.DictReader((out / "summary.csv").open())}
+    assert rows == {"DK-C0001": "ok", "DK-C0002": "not run", "DK-C0003": "not run", "DK-C0004": "not run"}
 
 
 def _start(*args) -> subprocess.Popen:
@@ -223,8 +263,44 @@ def test_dask_cluster_equals_the_local_run_and_survives_a_killed_worker(tmp_path
     finally:
         for proc in procs:
             _stop(proc)
-    local = pw.batch.run(PROBE, tmp_path / "local", areas=areas[:3], workers=2, progress=False)
+    pw.batch.run(PROBE, tmp_path / "local", areas=areas[:3], workers=1, progress=False, keep_kernels=True)
     for area in areas[:3]:
         assert (normalise((out / f"{area}.ipynb").read_text(), ignore_where=True)
                 == normalise((tmp_path / "local" / f"{area}.ipynb").read_text(), ignore_where=True))
     assert (out / "index.html").read_text().count('.html">DK-C') == len(areas)
+
+
+def test_index_sorts_offline_in_chromium_and_passes_axe(tmp_path):
+    pytest.importorskip("playwright")
+    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from perfwork.batch._outputs import index_html
+
+    rows = [{"area": "DK-C0001", "name": "Woldholme", "status": "ok", "exceptions": 13, "headline": "13 of 21",
+             "seconds": 0.4, "error": "", "report": "DK-C0001.html"},
+            {"area": "DK-C0002", "name": "Dalborough", "status": "failed", "exceptions": None, "headline": "",
+             "seconds": 0.2, "error": "ValueError: planned <b>failure</b>", "report": "DK-C0002.html"},
+            {"area": "DK-C0123", "name": "Dalworth", "status": "ok", "exceptions": 3, "headline": "3 of 21",
+             "seconds": 0.3, "error": "", "report": "DK-C0123.html"}]
+    path = tmp_path / "index.html"
+    path.write_text(index_html(rows, "notebooks/partnership_profile.ipynb", 12.0), encoding="utf-8")
+    assert "<b>failure</b>" not in path.read_text()  # error text is data, never markup
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = browser.new_context(offline=True).new_page()
+            page.goto(path.as_uri())
+            page.get_by_role("button", name="Exceptions").click()
+            first = page.locator("tbody tr th").all_inner_texts()
+            assert first == ["DK-C0002", "DK-C0123", "DK-C0001"]  # ascending, "not recorded" first
+            assert page.locator("th[aria-sort=ascending]").inner_text() == "Exceptions"
+            page.get_by_role("button", name="Exceptions").click()
+            assert page.locator("tbody tr th").all_inner_texts()[0] == "DK-C0001"
+            bad = [(v["id"], v["impact"]) for v in Axe().run(page).response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            assert not bad, bad
+        finally:
+            browser.close()

@@ -4,6 +4,7 @@ and, when $PERFWORK_TEST_PG_URL names a server (``.ci/run`` starts one), on Post
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -57,7 +58,7 @@ def log_url(request, tmp_path):
 def small_assessment():
     from conftest import small_tables
 
-    return pw.assess_all(pw.Dataset(**small_tables(), name="small"))
+    return pw.assess_all(pw.Dataset(**small_tables(), name="small"), min_peers=1)  # its groups are tiny
 
 
 def _count(log, table: str) -> int:
@@ -418,6 +419,17 @@ def test_cli_add_list_show_update_review_export(demo, tmp_path, capsys):
     assert "owner:" in capsys.readouterr().err
     assert main(["decisions", "list", "--open", "--log", str(seeded)]) == 0
     assert "OVERDUE" in capsys.readouterr().out
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--add-action", "--action", "Patrols", "--owner",
+                 "Police", "--due", "2026-02-28", "--log", log]) == 0
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--withdraw", "--log", log]) == 2
+    assert "note: say why" in capsys.readouterr().err
+    assert main(["decisions", "update", "D1", "--by", "Chair", "--withdraw", "--note", "wrong area", "--log", log]) == 0
+    assert main(["decisions", "list", "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "D1 [WITHDRAWN]" in out and "Patrols" in out
+    assert main(["decisions", "show", "D1", "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "v2 " in out and "(withdrawn): wrong area" in out
 
 
 def test_cli_real_data_needs_a_named_log(small_assessment, tmp_path, capsys, monkeypatch):
@@ -462,3 +474,58 @@ def test_dashboard_panel_records_and_escapes(demo, tmp_path):
     assert dec.actions(log)["status"].tolist() == ["done"] and "No open actions" in panel.actions_view.value
     signed_in = DecisionsPanel("DK-C0123", a, log, user="j.smith", today=date(2026, 6, 1))
     assert "Recorded as <strong>j.smith</strong>" in signed_in.widget.children[3].children[4].value
+
+
+def test_partnership_profile_reviews_the_decisions_and_marks_the_spc_chart(demo, tmp_path, monkeypatch):
+    """The profile's section as the notebook shows it (``r.decisions(LOG)``), through the report's HTML export."""
+    nbformat = pytest.importorskip("nbformat")
+    from IPython.core.formatters import DisplayFormatter
+
+    from perfwork import report
+
+    _, a, _ = demo
+    log = tmp_path / "profile.sqlite"
+    assert main(["decisions", "add", "--area", "DK-C0123", "--indicator", "burglary", "--decision",
+                 f"{NASTY[0]} {NASTY[1]} {NASTY[2]}", "--author", "Chair", "--date", "2025-10-14", "--action",
+                 "Fit locks", "--owner", "Housing", "--due", "2026-01-31", "--log", str(log)]) == 0
+    profile = json.loads((ROOT / "notebooks" / "partnership_profile.ipynb").read_text())
+    assert any("r.decisions(LOG)" in "".join(c["source"]) for c in profile["cells"])
+    items = report.Report("DK-C0123", targets="demo").decisions(log)
+    outputs = [nbformat.v4.new_output("display_data", data=DisplayFormatter().format(item)[0]) for item in items]
+    page = report.notebook_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=outputs)]))
+    assert "Decisions and actions since the last review" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}} &#x27;; DROP TABLE" in page and "<script>alert" not in page
+    assert "Burglary per 1,000 households has risen" in page and "not proof" in page and "Overdue" in page
+    assert len(items) == 2 and "1 decision(s) marked" in page               # the SPC chart, marked
+    monkeypatch.delenv(dec.ENV, raising=False)
+    monkeypatch.setattr(dlog, "DEMO_LOG", tmp_path / "never-made.sqlite")
+    none = report.Report("DK-C0123", targets="demo").decisions(None)
+    assert "No decision log" in none[0].text and not (tmp_path / "never-made.sqlite").exists()
+
+
+def test_a_decision_recorded_through_the_cli_appears_in_the_dashboard(tmp_path, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    from perfwork.apps import Dashboard, open_snapshot
+    from perfwork.apps.request import Request
+
+    log = str(tmp_path / "dash.sqlite")
+    monkeypatch.setenv(dec.ENV, log)                        # as perfwork serve --log passes it to the kernels
+    assert main(["decisions", "add", "--area", "DK-C0123", "--indicator", "burglary", "--decision",
+                 f"{NASTY[0]} {NASTY[1]}", "--author", "Chair", "--date", "2025-11-20", "--action", "Fit locks",
+                 "--owner", "Housing", "--due", "2026-01-31"]) == 0
+    app = Dashboard(open_snapshot(None), area="DK-C0123", indicator="burglary")
+    panel = app.panel
+    assert app.decisions.children == (panel.widget,)
+    shown = panel.actions_view.value + panel.review_view.value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}}" in shown and "<script>" not in shown
+    assert "Overdue" in panel.actions_view.value and "Burglary per 1,000 households has risen" in shown
+    assert "[1 open action, 1 overdue]" in app.exceptions.value                # the exceptions list marks it
+    app.apply(Request({"area": "DK-C0123"}, viewer="j.smith"))                  # the proxy's signed-in user
+    panel = app.panel
+    panel.select("burglary")
+    panel.text.value = "Second decision"
+    panel.record_button.click()
+    assert "decision D2 recorded" in panel.message.value
+    d = dec.decisions(log)
+    assert d["author"].tolist() == ["Chair", "j.smith"] and d["period_end"].iloc[1] == pd.Timestamp("2026-03-01")
+    assert d["snapshot"].iloc[1]["indicator"]["peer_judgement"] == "worse"

@@ -276,3 +276,34 @@ def test_violence_force(ds, wide):
     for code in members:
         peers = _neighbours(ds, code)
         assert rate[code] > rate[peers].median(), code
+
+
+# ---------------------------------------------------------------------------------------------- truth
+def test_truth_is_the_generators_own(ds, wide):
+    t = demo.truth()
+    assert len(t) == 314 * len(CRIME_CATEGORIES) and t["period_end"].iloc[0] == demo.MONTHS[-1]
+    pd.testing.assert_frame_equal(t, demo.truth())                                 # same seed, same truth
+    np.testing.assert_allclose(t["effect"], t["mean"] / t["expected"] - 1)
+    # Observed 12-month counts scatter around the generator's means, and around the demand-expected counts
+    # once the area effects (independent of the characteristics) average out: slopes near 1 on the log scale.
+    last = wide.loc[(slice(None), demo.MONTHS[-12:]), :].groupby(level="area_code").sum()
+    obs = last.stack().rename("count").reset_index().rename(columns={"level_1": "measure"})
+    m = t.merge(obs, on=["area_code", "measure"])
+    m = m[m["count"] >= 20]
+    for col, tol in (("mean", 0.02), ("expected", 0.08)):
+        slope = np.polyfit(np.log(m[col]), np.log(m["count"]), 1)[0]
+        assert abs(slope - 1) < tol, (col, slope)
+    # The planted stories are true effects; story areas have no other effect of their own.
+    eff = t.set_index(["area_code", "measure"])["effect"]
+    assert eff[(demo.STORIES["burglary_surge"], "burglary")] == pytest.approx(0.5, abs=0.06)
+    assert abs(eff[(demo.STORIES["burglary_surge"], "robbery")]) < 0.06
+    force = ds.areas.loc[ds.areas["parent_code"] == demo.STORIES["violence_force"], "area_code"]
+    v = eff.xs("violent-crime", level="measure").loc[force]
+    assert (v > 0.1).all() and v.median() == pytest.approx(0.3, abs=0.12)
+
+
+def test_truth_window_and_errors():
+    t = demo.truth(period_end="2024-03", months=12)
+    assert (t["period_end"] == pd.Timestamp("2024-03-01")).all() and (t["pop_year"] == 2023).all()
+    with pytest.raises(ValueError, match="expected a month from 2022-03 to 2026-03"):
+        demo.truth(period_end="2019-01")

@@ -22,7 +22,7 @@ def ds() -> Dataset:
 
 @pytest.fixture(scope="module")
 def groups(ds) -> pd.DataFrame:
-    return peers.most_similar(ds)
+    return peers.most_similar(ds, method="nearest")
 
 
 # ---------------------------------------------------------------------------------------------------- MSG build
@@ -55,7 +55,7 @@ def test_msg_agree_with_independent_recomputation(ds, groups):
 
 
 def test_msg_weights_and_transforms(ds):
-    g = peers.most_similar(ds, weights="crime_drivers")
+    g = peers.most_similar(ds, weights="crime_drivers", method="nearest")
     weights, transforms, _ = peers.weight_set("crime_drivers")
     x = ds.characteristics.set_index("area_code").loc[ds.level("csp")["area_code"]].copy()
     for v, how in transforms.items():

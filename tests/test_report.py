@@ -43,12 +43,23 @@ RUNS = {  # name -> (notebook, parameters); demo and the small dataset, a CSP wi
 
 
 @pytest.fixture(scope="module")
-def executed(small_dir):
+def decision_log(tmp_path_factory):
+    """The demo boards' decisions, so the profile's decisions section is the same wherever the suite runs."""
+    from perfwork.decisions import demo as seeding
+
+    path = tmp_path_factory.mktemp("log") / "decisions.sqlite"
+    seeding.seed(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def executed(small_dir, decision_log):
     """Every run above, in one warm kernel (the national work cached once per dataset)."""
     out = {}
     with report.Runner(cwd=NOTEBOOKS) as run:
         for name, (nb, params) in RUNS.items():
             params = dict(params, DATA=str(small_dir)) if name.startswith("small") else params
+            params = dict(params, LOG=str(decision_log)) if nb == PROFILE else params
             out[name] = run(nb, **params)
     return out
 
@@ -73,7 +84,7 @@ def test_headline_and_sentences_name_the_story():
     h = report.headline(rows)
     assert h.startswith("3 of Dalworth's 21 indicators need attention in the 12 months to March 2026: burglary")
     first = report.exception_sentences(rows)[0]
-    assert first.startswith("Burglary per 1,000 households: 15.7 against 10.8") and "p < 0.001" in first
+    assert first.startswith("Burglary per 1,000 households: 15.7 against 10.9") and "p < 0.001" in first
     assert report.headline(a.for_area("DK-C0040")).startswith("None of ")
     assert report.p_value(0.0004) == "< 0.001" and report.p_value(0.0123) == "0.012" and report.p_value(None) == ""
     blank = rows.assign(value=float("nan"), exception=False)
@@ -91,7 +102,8 @@ def test_tables_are_for_people():
 
 # ---------------------------------------------------------------------------------------------------- notebooks
 def test_every_notebook_runs_for_areas_of_each_shape(executed):
-    expect = {"profile_story": 11, "profile_quiet": 1, "force": 1, "deep": 4, "small_profile": 1,
+    # profile_story: 11 charts + the burglary SPC chart marked at the board's decision (decisions section)
+    expect = {"profile_story": 11 + 1, "profile_quiet": 1, "force": 1, "deep": 4, "small_profile": 1,
               "small_force": 1, "small_deep": 4}
     for name, n in expect.items():
         assert chart_outputs(executed[name]) == n, name
@@ -104,8 +116,9 @@ def test_exported_page_is_offline_without_code_with_every_chart(executed, pages)
     page = pages["profile_story"]
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, flags=re.I)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page)
-    assert report.chart_count(page) == chart_outputs(executed["profile_story"]) == 11
-    assert page.count('role="img"') >= 11 and page.count("<figcaption") == 11
+    assert report.chart_count(page) == chart_outputs(executed["profile_story"]) == 12
+    assert page.count('role="img"') >= 12 and page.count("<figcaption") == 12
+    assert "Decisions and actions since the last review" in page and "not proof" in page
     code = [c.source for c in executed["profile_story"].cells if c.cell_type == "code"]
     assert all(src.splitlines()[0] not in page for src in code if src.strip())
     assert "In [" not in page and "execution_count" not in page and "report.Report(" not in page
@@ -164,7 +177,7 @@ def test_report_in_chromium_offline_draws_every_chart_and_passes_axe(pages, tmp_
             page.wait_for_function("document.querySelectorAll('figure.pw-chart[data-rendered]').length === "
                                    "document.querySelectorAll('figure.pw-chart').length", timeout=60_000)
             figs = page.locator("figure.pw-chart")
-            assert figs.count() == 11
+            assert figs.count() == 12
             for i in range(figs.count()):
                 assert figs.nth(i).locator("svg").count() == 1 and figs.nth(i).locator("svg").is_visible()
                 assert figs.nth(i).locator("svg .mark-symbol, svg .mark-rect, svg .mark-line, svg path").count() > 0

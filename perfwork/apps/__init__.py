@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 _LAZY = {"Dashboard": "dashboard", "PeerExplorer": "peer_explorer", "open_snapshot": "snapshot",
-         "wait_for_request": "request"}
+         "wait_for_request": "request", "DecisionsPanel": "decisions"}
 
 
 def __getattr__(name: str):

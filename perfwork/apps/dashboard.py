@@ -150,7 +150,7 @@ class Dashboard:
                              f"similar {self.snap.level.upper()}s</p>" if end is not None else "")
         self.headline.value = f"<p>{html.escape(report.headline(rows))}</p>"
         sentences = report.exception_sentences(rows)
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+        items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, _action_marks(rows)))
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
         spine = charts.spine_spec(self.snap, self.area)
@@ -302,6 +302,20 @@ class Dashboard:
     def _set_header(self, viewer: str | None) -> None:
         who = f"<span class='pw-who'>Signed in as {html.escape(viewer)}</span>" if viewer else ""
         self.header.value = f"<div class='pw-header'><h1>Community safety performance</h1>{who}</div>"
+
+
+def _action_marks(rows: pd.DataFrame) -> list[str]:
+    """For each exception sentence (highest priority first), a mark when an open action stands against it."""
+    from ..decisions import LogError, open_log, with_open_actions
+
+    exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
+    try:
+        marked = with_open_actions(exc, open_log(None))
+    except LogError:
+        return [""] * len(exc)
+    return [(f" <span class='pw-action-open'>[{n} open action{'s' if n > 1 else ''}"
+             f"{f', {o} overdue' if o else ''}]</span>" if n else "")
+            for n, o in zip(marked["open_actions"], marked["overdue_actions"])]
 
 
 def _shown(value: str) -> str:

@@ -25,6 +25,13 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def close() -> None:
+    """Shut down the warm kernels ``run(..., keep_kernels=True)`` left running in this process."""
+    from ._worker import close_all
+
+    close_all()
+
+
 def record(headline: str, exceptions: int | None = None, **more):
     """The area's headline and number of exceptions for the batch's index and summary.csv, from any notebook.
     Display it (a cell's last expression, or ``display(...)``): it shows the headline and carries the values as
@@ -35,4 +42,4 @@ def record(headline: str, exceptions: int | None = None, **more):
     return Markdown(md_escape(headline), record=data)
 
 
-__all__ = ["run", "record", "BatchResult", "BatchError", "expand_areas", "SUMMARY_MIME"]
+__all__ = ["run", "close", "record", "BatchResult", "BatchError", "expand_areas", "SUMMARY_MIME"]

@@ -17,7 +17,7 @@ import ast
 import copy
 import json
 import os
-import time
+import threading
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -79,8 +79,9 @@ def _fail_cell(cell, ex: BaseException) -> None:
 class _WarmEngine(NBClientEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, warm=None, execution_timeout=None, **kwargs):
+        # iopub_timeout: how long the outputs may trail a cell's reply (nbclient's 4 s fails busy machines)
         client = _WarmClient(nb_man, km=warm.km, timeout=execution_timeout, kernel_name=kernel_name,
-                             startup_timeout=warm.startup_timeout, log_output=False)
+                             startup_timeout=warm.startup_timeout, log_output=False, iopub_timeout=60)
         client.kc = warm.kc
         client.language_info = warm.language_info
         try:
@@ -102,25 +103,36 @@ class WarmKernel:
         self.cwd = cwd or os.getcwd()
         self.startup_timeout = startup_timeout
         self.km = self.kc = None
+        self.thread = None
         self.broken = False
         self.language_info = {}
-        self.warm_seconds = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "WarmKernel":
-        t0 = time.perf_counter()
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         run_sync(self.km.start_kernel)(cwd=self.cwd, env={**os.environ, **self.env})
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
-        self.kc.allow_stdin = False
+        self._connect()
         reply = run_sync(self.kc._async_recv_reply)(self.kc.kernel_info(), timeout=self.startup_timeout)
         self.language_info = reply["content"]["language_info"]
         self.call(f"{_STATE}.warm({self.warm_modules!r}, {self.warm_packages!r}, {self.skip!r})", timeout=600)
         self.broken = False
-        self.warm_seconds = time.perf_counter() - t0
         return self
+
+    def _connect(self) -> None:
+        """A client for the calling thread: zmq.asyncio sockets belong to the event loop of the thread that made
+        them, and ``run_sync`` gives each thread its own loop."""
+        if self.kc is not None:
+            self.kc.stop_channels()
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self.kc.allow_stdin = False
+        self.thread = threading.get_ident()
+
+    def adopt(self) -> None:
+        """Before using a kernel from another thread than last time (a kept kernel, a new pool)."""
+        if self.km is not None and self.thread != threading.get_ident():
+            self._connect()
 
     def close(self) -> None:
         if self.kc is not None:
@@ -167,7 +179,13 @@ class WarmKernel:
         return self.call(f"{_STATE}._changes = {_STATE}.restore()", result=f"{_STATE}._changes", timeout=120)
 
     def peak_rss_mb(self) -> float:
-        return self.call("pass", result=f"{_STATE}.peak_rss_mb()")
+        """The kernel process's peak resident memory (Linux VmHWM), read from outside: safe from any thread."""
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+        except (OSError, StopIteration, ValueError):
+            return 0.0
 
     # -- one area ----------------------------------------------------------------------------------------------
     def run(self, template, parameters: dict, input_path: str, output_path: str, timeout: float | None = None):

@@ -97,7 +97,10 @@ document.querySelectorAll('table.sortable th button').forEach(function (button) 
     var asc = th.getAttribute('aria-sort') !== 'ascending';
     table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
     th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-    var key = function (row) { var c = row.children[col]; return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent; };
+    var key = function (row) {
+      var c = row.children[col];
+      return c.dataset.sort !== undefined ? c.dataset.sort : c.textContent;
+    };
     var num = th.classList.contains('num');
     Array.prototype.slice.call(body.rows).sort(function (a, b) {
       var x = key(a), y = key(b);

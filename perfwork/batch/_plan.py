@@ -14,11 +14,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from ..errors import UsageError
+
 AREA_PARAMETERS = ("AREA", "FORCE")  # the parameter a notebook takes its area in, first found wins
 AREA_LEVELS = ("csp", "force")  # what --areas all means: every CSP and every force
 
 
-class BatchError(ValueError):
+class BatchError(UsageError):
     """A batch that cannot start: a misspelt parameter, an unknown area, a notebook without parameters."""
 
 
@@ -53,7 +55,7 @@ def make_plan(notebook, areas="all", parameters=None, params_file=None, dataset=
     declared = inspect_notebook(notebook)
     if not declared:
         raise BatchError(f"{notebook} has no cell tagged 'parameters' (papermill injects the area after it)")
-    params = dict(read_yaml_file(params_file) or {}) if params_file else {}
+    params = dict(read_yaml_file(str(params_file)) or {}) if params_file else {}
     params.update(parameters or {})
     for name in params:
         if name not in declared:

@@ -12,9 +12,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..charts.render import vega_bundle
-
 from . import _outputs, _worker
-from ._plan import make_plan
+from ._plan import BatchError, make_plan
 
 # charts as report figures, never widgets, as `perfwork report` runs them (perfwork.report.run.report_charts)
 REPORT_ENV = {"PERFWORK_CHARTS": "report"}
@@ -41,7 +40,7 @@ class BatchResult:
 
 
 def run(notebook, out, areas="all", parameters=None, params_file=None, workers=None, resume=False,
-        scheduler=None, timeout=None, progress=True, dataset=None) -> BatchResult:
+        scheduler=None, timeout=None, progress=True, dataset=None, keep_kernels=False) -> BatchResult:
     """Run ``notebook`` once per area with papermill's semantics and write ``out/<area>.ipynb``,
     ``out/<area>.html``, ``out/summary.csv`` and ``out/index.html``.
 
@@ -49,7 +48,8 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
     or a list of codes. ``parameters`` (and the YAML ``params_file``) are shared by every area and checked against
     the notebook's ``parameters`` cell before anything runs. ``workers``: warm kernels on this machine (default:
     one per core); ``scheduler``: a Dask scheduler address instead. ``timeout``: seconds per cell. ``resume``: skip
-    areas whose outputs are complete and whose notebook, parameters and data are unchanged."""
+    areas whose outputs are complete and whose notebook, parameters and data are unchanged. ``keep_kernels``: leave
+    the local warm kernels running for the next ``run`` in this process (``perfwork.batch.close()`` ends them)."""
     t0 = time.perf_counter()
     plan = make_plan(notebook, areas, parameters, params_file, dataset=dataset)
     out = Path(out)
@@ -78,11 +78,9 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
 
     try:
         if scheduler:
-            from ._dask import run_on_cluster
-
-            run_on_cluster(scheduler, todo, arrived)
+            _on_cluster()(scheduler, todo, arrived)
         else:
-            stats = _run_local(todo, workers or os.cpu_count() or 1, arrived)
+            stats = _run_local(todo, workers or os.cpu_count() or 1, arrived, keep_kernels)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -93,6 +91,14 @@ def run(notebook, out, areas="all", parameters=None, params_file=None, workers=N
     _outputs.write_atomic(out / "index.html", _outputs.index_html(ordered, plan.notebook,
                                                                   time.perf_counter() - t0, note))
     return BatchResult(ordered, out, interrupted, stats.get("peak_rss_mb", 0.0))
+
+
+def _on_cluster():
+    try:
+        from ._dask import run_on_cluster
+    except ImportError as exc:
+        raise BatchError(f"--scheduler needs Dask distributed ({exc}): pip install 'perfwork[scale]'") from exc
+    return run_on_cluster
 
 
 def _task(plan, area: str, out: Path, timeout) -> dict:
@@ -116,7 +122,7 @@ def _write_area(result: dict, plan, out: Path, manifest) -> dict:
     return row
 
 
-def _run_local(tasks: list[dict], workers: int, arrived) -> dict:
+def _run_local(tasks: list[dict], workers: int, arrived, keep_kernels: bool = False) -> dict:
     """``workers`` threads, each driving its own warm kernel process (the kernels do the work, in parallel)."""
     stats: dict = {}
     if not tasks:
@@ -134,7 +140,9 @@ def _run_local(tasks: list[dict], workers: int, arrived) -> dict:
         for future in pending:
             future.cancel()
         _worker.interrupt_all()
+        keep_kernels = False
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        _worker.close_all()
+        if not keep_kernels:
+            _worker.close_all()

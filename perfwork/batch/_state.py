@@ -95,13 +95,6 @@ def restore() -> list[str]:
     return _snapshot.restore()
 
 
-def peak_rss_mb() -> float:
-    """This kernel's peak resident memory in MB (Linux reports ru_maxrss in kB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _changed(state) -> bool:
     d, keys, values = state
     return (len(d) != len(keys) or not all(map(operator.is_, d, keys))
@@ -113,7 +106,7 @@ class _Snapshot:
         shell = _ipython()
         self.user_ns = user_ns
         self.hidden = dict(shell.user_ns_hidden)
-        self.modules = set(sys.modules)
+        self.modules = dict(sys.modules)
         self.dicts: dict[int, tuple] = {}
         self.names: dict[int, str] = {}
         for name, module in list(sys.modules.items()):
@@ -155,8 +148,11 @@ class _Snapshot:
         changed += self._restore_process()
         for extra in self.extras:
             changed += extra.restore()
-        for name in set(sys.modules) - self.modules:  # imported during an area: kept, and guarded from now on
-            self.modules.add(name)
+        for name in [n for n in self.modules if n not in sys.modules]:  # a module deleted from sys.modules
+            changed.append(f"sys.modules[{name!r}]")
+            sys.modules[name] = self.modules[name]
+        for name in [n for n in sys.modules if n not in self.modules]:  # imported in an area: kept, guarded now
+            self.modules[name] = sys.modules[name]
             self._add_module(name, sys.modules[name])
         random.seed()
         if "numpy" in sys.modules:
@@ -384,7 +380,8 @@ class _Shell:
     """IPython's own configurable state: display formatters, event callbacks, transformers, magics, traits."""
 
     def take(self, shell):
-        self.traits = {obj: {n: getattr(obj, n) for n in obj.trait_names(config=True)} for obj in self._configurables(shell)}
+        self.traits = {obj: {n: getattr(obj, n) for n in obj.trait_names(config=True)}
+                       for obj in self._configurables(shell)}
         formatters = shell.display_formatter.formatters.values()
         self.printers = [(f, dict(f.type_printers), dict(f.deferred_printers)) for f in formatters]
         self.events = {name: list(cbs) for name, cbs in shell.events.callbacks.items()}

@@ -1,9 +1,11 @@
-"""Where areas run: one warm kernel per worker thread (a local pool thread or a Dask worker thread), kept for the
-life of the worker. ``run_area`` is the only function a pool or a Dask cluster calls; it returns plain data (the
-executed notebook as JSON, the HTML page, the area's summary) and the caller writes the files."""
+"""Where areas run: warm kernels held by the process (a local batch's threads or a Dask worker's), each used by one
+thread at a time and kept between areas and batches. ``run_area`` is the only function a pool or a Dask cluster
+calls; it returns plain data (the executed notebook as JSON, the HTML page, the area's summary) and the caller
+writes the files."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import threading
@@ -15,28 +17,55 @@ from ..report import notebook_html
 from ..report.profile import BATCH_MIME as SUMMARY_MIME
 
 BUNDLE = "vega.js"  # one Vega bundle beside the reports (perfwork.report.write_bundle), referenced relatively
-_local = threading.local()
-_all: list = []  # every kernel this process started, for shutdown
+_idle: dict[tuple, list] = {}  # kernels ready for work, by what they were started for
+_all: list = []  # every live kernel of this process, busy or idle
 _lock = threading.Lock()
 
 
-def _kernel(task):
+def _key(task) -> tuple:
+    return (task["kernel_name"], task["cwd"], tuple(task["warm_modules"]),
+            tuple(sorted((task.get("env") or {}).items())))
+
+
+def _checkout(task):
+    """An idle kernel started for this kind of task, or a new one; idle kernels of other kinds are closed (a
+    warm kernel holds hundreds of MB)."""
     from ._kernel import WarmKernel
 
-    key = (task["kernel_name"], task["cwd"], tuple(task["warm_modules"]))
-    kernels = getattr(_local, "kernels", None)
-    if kernels is None:
-        kernels = _local.kernels = {}
-    if key not in kernels:
+    key = _key(task)
+    with _lock:
+        stale = [k for other, kernels in _idle.items() if other != key for k in kernels]
+        for other in [o for o in _idle if o != key]:
+            del _idle[other]
+        kernel = _idle.get(key, []).pop() if _idle.get(key) else None
+    for old in stale:
+        _close(old)
+    if kernel is None:
         kernel = WarmKernel(task["kernel_name"], task["warm_modules"], cwd=task["cwd"], env=task.get("env"))
+        kernel.key = key
         with _lock:
             _all.append(kernel)
         try:
-            kernels[key] = kernel.start()
+            kernel.start()
         except BaseException:
-            kernel.close()
+            _close(kernel)
             raise
-    return kernels[key]
+    else:
+        kernel.adopt()
+    return kernel
+
+
+def _checkin(kernel) -> None:
+    with _lock:
+        if kernel in _all:
+            _idle.setdefault(kernel.key, []).append(kernel)
+
+
+def _close(kernel) -> None:
+    with _lock:
+        if kernel in _all:
+            _all.remove(kernel)
+    kernel.close()
 
 
 def run_area(task: dict) -> dict:
@@ -47,7 +76,7 @@ def run_area(task: dict) -> dict:
               "notebook": None, "html": None}
     kernel = None
     try:
-        kernel = _kernel(task)
+        kernel = _checkout(task)
         t0 = time.perf_counter()  # the area's own time; a kernel's warm-up is paid once
         nb, error = kernel.run(task["template"], task["parameters"], task["input_path"], task["output_path"],
                                timeout=task.get("timeout"))
@@ -56,8 +85,12 @@ def run_area(task: dict) -> dict:
                       error=_error_text(error) if error else "")
     except Exception as exc:  # noqa: BLE001 - reported in the summary; the next area gets a new kernel
         if kernel is not None:
-            kernel.close()  # its next area starts a new one
+            _close(kernel)
+            kernel = None
         result.update(status="failed", error=f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500])
+    finally:
+        if kernel is not None:
+            _checkin(kernel)
     result["seconds"] = round(time.perf_counter() - t0, 3)
     return result
 
@@ -90,12 +123,16 @@ def interrupt_all() -> None:
 
 
 def close_all() -> None:
+    """Shut down every kernel of this process (the end of a local batch, a Dask worker's teardown, exit)."""
     with _lock:
         kernels = list(_all)
         _all.clear()
+        _idle.clear()
     for kernel in kernels:
         kernel.close()
-    _local.__dict__.clear()
+
+
+atexit.register(close_all)
 
 
 def peak_rss_mb() -> float:

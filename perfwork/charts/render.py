@@ -67,17 +67,12 @@ def figure(chart) -> Figure:
     return Figure(chart)
 
 
-@lru_cache(maxsize=1)
-def _offline() -> None:
-    alt.JupyterChart.enable_offline()
-
-
 def interactive(chart, **options):
     """Altair's ``JupyterChart`` widget with its JavaScript bundled offline (no CDN): tooltips, selections in
     ``widget.selections``. For JupyterLab and Voilà."""
     from .vl import to_altair
 
-    _offline()
+    alt.JupyterChart.enable_offline()   # a no-op once offline; checked each time, as a kernel may reset it
     with alt.data_transformers.disable_max_rows():
         return alt.JupyterChart(to_altair(chart) if isinstance(chart, dict) else chart, **options)
 

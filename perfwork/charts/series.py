@@ -198,10 +198,11 @@ def rank_spec(a, area: str, indicator: str) -> dict:
     s = s.assign(rank=s["group_rank"].astype("Float64").where(s["value"].notna()).astype(float))
     size = int(s["group_size"].max()) if s["group_size"].notna().any() else ctx.k + 1
     y = F("rank:Q", title="rank in the group (1 = best)" if ctx.polarity != "none" else "rank (1 = highest)",
-          scale={"domain": [size, 1], "nice": False}, axis={"tickMinStep": 1, "format": "d"})
+          scale={"domain": [1, size], "reverse": True, "nice": False, "zero": False},
+          axis={"tickMinStep": 1, "format": "d"})
     quarters = [{"rank": size * q / 4 + 0.5} for q in (1, 2, 3)]
     layers = [
-        layer(mark("rule", color=style.LIGHT, strokeDash=[3, 3]), quarters, y=F("rank:Q")),
+        layer(mark("rule", color=style.GREY, strokeDash=[3, 3]), quarters, y=F("rank:Q")),
         layer(mark("line", color=style.BLUE, strokeWidth=2, invalid=BREAK, point={"size": 24, "color": style.BLUE}),
               records(s[["period_end", "rank", "group_size", "peer_judgement"]]), x=_month("12 months ending"),
               y=y, tooltip=[tip("period_end:T", "12 months to", "%b %Y"), tip("rank:Q", "Rank"),

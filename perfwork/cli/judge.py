@@ -24,6 +24,10 @@ def _shared_options(p: argparse.ArgumentParser, groups_help: str, k_help: str) -
                    help="level of the areas and their groups (default: the level of the first --area, else csp)")
     p.add_argument("--groups", metavar="CSV", default=None, help=groups_help)
     p.add_argument("--k", type=int, default=None, help=k_help)
+    p.add_argument("--method", default=None, choices=["nearest", "balanced", "synthetic"],
+                   help="how Most Similar Groups are chosen: the k nearest, k chosen so that the group's mean "
+                        "characteristics match the area's (balanced), or synthetic-control weights "
+                        "(default: balanced)")
     add_data_options(p)
 
 
@@ -106,7 +110,8 @@ def _groups(args, dataset: Dataset, level: str) -> pd.DataFrame:
         one_list = peers.groups_layout(args.groups) == "list" and len(codes) == 1
         return peers.load_groups(args.groups, dataset=dataset, level=level, area=codes[0] if one_list else None,
                                  k=args.k)
-    return peers.most_similar(dataset, k=args.k, weights=getattr(args, "weights", None), level=level)
+    return peers.most_similar(dataset, k=args.k, weights=getattr(args, "weights", None), level=level,
+                              method=args.method)
 
 
 def peers_text(groups: pd.DataFrame, area: str, top: int = 3, with_data: set[str] | None = None) -> str:
@@ -125,10 +130,14 @@ def peers_text(groups: pd.DataFrame, area: str, top: int = 3, with_data: set[str
         "differs most on": ex["differs_most_on"],
         "closest on": ex["closest_on"],
     })
+    w = rows.sort_values("rank")["weight"].to_numpy() if "weight" in rows.columns else None
+    if w is not None and not (abs(w - w.mean()) < 1e-12).all():
+        show.insert(3, "weight", [f"{v:.0%}" for v in w])
     if with_data is not None:
         show.insert(2, "crime data", ex["peer_code"].map(lambda c: "yes" if c in with_data else "none"))
         lines.insert(2, f"{int(ex['peer_code'].isin(with_data).sum())} of {len(ex)} peers have crime data")
     lines.append(show.to_string(index=False))
+    lines += ["", *balance_lines(groups, area)]
     summary = ex.attrs.get("summary")
     if summary is not None and len(summary):
         lines.append("")
@@ -136,6 +145,21 @@ def peers_text(groups: pd.DataFrame, area: str, top: int = 3, with_data: set[str
                      + ", ".join(f"{v} {s:.0%}" for v, s in zip(summary["variable"].head(top),
                                                                 summary["share"].head(top))))
     return "\n".join(lines)
+
+
+def balance_lines(groups: pd.DataFrame, area: str) -> list[str]:
+    """The group's balance: the words, then each characteristic's gap (group mean minus area, in SD)."""
+    from .. import peers
+
+    bal = peers.balance_table(groups)
+    bal = bal[bal["area_code"] == area]
+    if bal.empty:
+        return ["Balance: not measured (no characteristics for these areas)"]
+    row = bal.iloc[0]
+    gaps = {c.removeprefix("balance_gap_"): row[c] for c in bal.columns if c.startswith("balance_gap_")}
+    worst = sorted(gaps, key=lambda v: -abs(gaps[v]))
+    return [f"Balance: {row['balance_note']}",
+            "Group mean minus area (SD): " + ", ".join(f"{v} {gaps[v]:+.2f}" for v in worst)]
 
 
 def cmd_peers(args: argparse.Namespace, dataset: Dataset) -> int:
@@ -175,7 +199,7 @@ def cmd_assess(args: argparse.Namespace, dataset: Dataset) -> int:
     a = assess_all(dataset, level=level, period_end=args.period_end, framework=args.framework,
                    peers=peers_arg if peers_arg is not None else args.peers, targets=targets, k=args.k,
                    benchmark=args.benchmark, include_self=not args.exclude_self, overdispersion=args.overdispersion,
-                   partial=args.partial, weights=args.weights, cache=False, **extra)
+                   partial=args.partial, weights=args.weights, method=args.method, cache=False, **extra)
     table = a.for_areas(codes or None)
     if args.csv:
         provenance.to_csv(table, args.csv, a.run)

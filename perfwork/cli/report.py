@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import UsageError
 from ._common import add_data_options
 
 AREA_PARAMETERS = ("AREA", "FORCE")   # the first of these a notebook declares receives --area
@@ -34,16 +35,16 @@ def report_parameters(notebook: Path, args: argparse.Namespace) -> dict:
     params = {name: _value(value) for name, value in args.parameters or []}
     unknown = sorted(set(params) - set(declared))
     if unknown:
-        raise ValueError(f"{notebook.name} has no parameter {', '.join(unknown)}; it takes "
+        raise UsageError(f"{notebook.name} has no parameter {', '.join(unknown)}; it takes "
                          f"{', '.join(declared) or 'none'}")
     target = next((p for p in AREA_PARAMETERS if p in declared), None)
     if target is None:
-        raise ValueError(f"{notebook.name} takes no AREA or FORCE parameter; pass its parameters with -p")
+        raise UsageError(f"{notebook.name} takes no AREA or FORCE parameter; pass its parameters with -p")
     params[target] = args.area
     source = getattr(args, "store", None) or getattr(args, "data", None)
     if source is not None:
         if "DATA" not in declared:
-            raise ValueError(f"{notebook.name} has no DATA parameter for --data/--store")
+            raise UsageError(f"{notebook.name} has no DATA parameter for --data/--store")
         params["DATA"] = str(Path(source).resolve())
     return params
 

@@ -30,9 +30,9 @@ from .entries import (
                       with_open_actions,
                       withdraw,
 )
-from .log import ACTION_STATUSES, DEMO_LOG, ENV, Log, LogError, open_log
+from .log import ACTION_STATUSES, DEMO_LOG, ENV, Log, LogError, find_log, open_log
 from .review import CAVEAT, review, review_text
 
 __all__ = ["ACTION_STATUSES", "CAVEAT", "DEMO_LOG", "ENV", "EntryError", "Log", "LogError", "actions", "add_action",
-           "decisions", "history", "open_actions", "open_log", "parse_ref", "record", "review", "review_text", "show",
-           "snapshot", "update_action", "update_decision", "with_open_actions", "withdraw"]
+           "decisions", "find_log", "history", "open_actions", "open_log", "parse_ref", "record", "review",
+           "review_text", "show", "snapshot", "update_action", "update_decision", "with_open_actions", "withdraw"]

@@ -112,6 +112,9 @@ def _plain(v):
 def _run_record(used, dataset, framework, level: str, period_end: pd.Timestamp, targets) -> dict:
     """The run record the judgement came from: the Assessment's, or one made for the single-area assessment."""
     run = getattr(used, "run", None)
+    if run is None and not isinstance(dataset, Dataset):        # the apps' stored assessment: what it says of itself
+        meta = getattr(used, "meta", {})
+        return {k: _plain(meta.get(k)) for k in ("dataset", "framework", "level", "period_end", "data")}
     if run is None:
         from ..framework import load_framework
         from ..provenance import record as run_record
@@ -122,49 +125,59 @@ def _run_record(used, dataset, framework, level: str, period_end: pd.Timestamp, 
     return json.loads(json.dumps({**run.as_dict(), "inputs": run.inputs}, default=str))
 
 
-def _period_end(ds_months: pd.DatetimeIndex, decided_on: date, period_end) -> pd.Timestamp:
+def _judged(source) -> bool:
+    """Whether ``source`` is an assessment (``pw.Assessment`` or the apps' stored one) rather than a Dataset."""
+    return hasattr(source, "for_area") and hasattr(source, "table")
+
+
+def _period_end(source, decided_on: date, period_end) -> pd.Timestamp:
     """The 12 months a decision rests on: as given, else those ending the month before the meeting (or the data's
-    last month, if earlier)."""
-    first_end = ds_months[0] + pd.DateOffset(months=11)
+    last month, if earlier). A stored assessment without its Dataset (the apps') offers only its own periods."""
+    ds = getattr(source, "dataset", source)
+    if isinstance(ds, Dataset):
+        months = ds.months
+        ends = pd.date_range(months[0] + pd.DateOffset(months=11), months[-1], freq="MS")
+    else:
+        ends = pd.DatetimeIndex(sorted(source.table["period_end"].unique()))
     if period_end is not None:
         try:
             pe = pd.Timestamp(str(period_end)[:7] + "-01")
         except ValueError:
             raise EntryError("period_end", f"{period_end!r} is not a month (expected YYYY-MM)") from None
-        if not first_end <= pe <= ds_months[-1]:
-            raise EntryError("period_end", f"{pe:%Y-%m} is outside the data's 12-month periods "
-                                           f"({first_end:%Y-%m} to {ds_months[-1]:%Y-%m})")
+        if pe not in ends:
+            raise EntryError("period_end", f"{pe:%Y-%m} is not one of the 12-month periods judged here "
+                                           f"({ends[0]:%Y-%m} to {ends[-1]:%Y-%m})")
         return pe
-    pe = min(pd.Timestamp(decided_on).to_period("M").to_timestamp() - pd.DateOffset(months=1), ds_months[-1])
-    if pe < first_end:
-        raise EntryError("decided_on", f"{decided_on} is before the data's first 12 months end ({first_end:%Y-%m}): "
-                                       "there was no judgement to base it on")
-    return pe
+    want = pd.Timestamp(decided_on).to_period("M").to_timestamp() - pd.DateOffset(months=1)
+    if want < ends[0]:
+        raise EntryError("decided_on", f"{decided_on} is before the first 12 months judged here end "
+                                       f"({ends[0]:%Y-%m}): there was no judgement to base it on")
+    return ends[ends <= want][-1]
 
 
 def _area_rows(source, code: str, level: str, period_end: pd.Timestamp, targets,
                framework) -> tuple[pd.DataFrame, object]:
     """The area's assessment at ``period_end``: read from the Assessment given when it holds that period (the
     latest, or every period end with ``assess_all(..., period_end="all")``), else assessed for that area and period."""
-    from ..assessment import Assessment
     from ..judgement import assess
 
-    if isinstance(source, Assessment) and source.level == level and (source.table["period_end"] == period_end).any():
+    if _judged(source) and source.level == level and (source.table["period_end"] == period_end).any():
         rows = source.for_area(code)
         if rows["period_end"].nunique() > 1:                  # an assessment of every period end (period_end="all")
             rows = rows[rows["period_end"] == period_end].reset_index(drop=True)
             rows.attrs = dict(source.table.attrs)
         return rows, source
-    ds, fw = (source.dataset, source.framework) if isinstance(source, Assessment) else (source, framework)
+    ds, fw = (source.dataset, source.framework) if _judged(source) else (source, framework)
+    if not isinstance(ds, Dataset):
+        raise EntryError("period_end", f"this assessment holds the 12 months to "
+                                       f"{source.table['period_end'].max():%Y-%m} only")
     return assess(ds, area=code, period_end=period_end, level=level, framework=fw, targets=targets), None
 
 
 def snapshot(source, area: str, indicator: str | None, period_end: pd.Timestamp, targets=None,
              framework="national") -> dict:
     """The judgement a decision is based on, as stored with it."""
-    from ..assessment import Assessment
-
-    ds = source.dataset if isinstance(source, Assessment) else source
+    ds = source.dataset if _judged(source) else source
     row = ds.area(area)
     rows, used = _area_rows(source, row["area_code"], row["level"], period_end, targets, framework)
     fw = getattr(source, "framework", framework)
@@ -184,11 +197,10 @@ def snapshot(source, area: str, indicator: str | None, period_end: pd.Timestamp,
 
 
 def _check_subject(source, area, indicator, framework):
-    from ..assessment import Assessment
     from ..framework import load_framework
 
-    ds = source.dataset if isinstance(source, Assessment) else source
-    if not isinstance(ds, Dataset):
+    ds = source.dataset if _judged(source) else source
+    if not hasattr(ds, "area"):
         raise TypeError("record() needs the Dataset or Assessment the decision is about")
     area = _text("area", area, limit=MAX_NAME)
     try:
@@ -199,7 +211,7 @@ def _check_subject(source, area, indicator, framework):
         raise EntryError("area", f"{row['area_code']} is a {row['level']}; decisions are about CSPs or forces")
     indicator = _text("indicator", indicator, required=False, limit=MAX_NAME)
     if indicator is not None:
-        fw = source.framework if isinstance(source, Assessment) else load_framework(framework)
+        fw = source.framework if _judged(source) else load_framework(framework)
         try:
             fw.get(indicator)
         except KeyError as exc:
@@ -228,9 +240,9 @@ def record(source, log, *, area: str, decision: str, author: str, indicator: str
         raise EntryError("decided_on", f"{values['decided_on']} is in the future; record decisions once taken")
     who = _text("recorded_by", recorded_by, required=False, limit=MAX_NAME) or values["author"]
     planned = [_action_values(a) for a in (actions or ())]
-    pe = _period_end(ds.months, values["decided_on"], period_end)
+    pe = _period_end(source, values["decided_on"], period_end)
     if targets is None:
-        targets = getattr(source, "targets", None) if hasattr(source, "table") else default_targets(ds)
+        targets = getattr(source, "targets", None) if _judged(source) else default_targets(ds)
     snap = json.dumps(snapshot(source, code, indicator, pe, targets=targets, framework=framework),
                       ensure_ascii=False)
 
@@ -426,8 +438,7 @@ def with_open_actions(table: pd.DataFrame, log, today: date | None = None) -> pd
     acts = open_actions(log, today=today)
     out = table.copy()
     key = pd.MultiIndex.from_frame(out[["area_code", "indicator"]])
-    for col, mask in (("open_actions", slice(None)), ("overdue_actions", acts["overdue"])):
-        part = acts[mask] if col == "overdue_actions" else acts
+    for col, part in (("open_actions", acts), ("overdue_actions", acts[acts["overdue"]])):
         by_ind = part.dropna(subset=["indicator"]).groupby(["area_code", "indicator"]).size()
         area_wide = part[part["indicator"].isna()].groupby("area_code").size()
         out[col] = (by_ind.reindex(key).fillna(0).to_numpy()

@@ -223,6 +223,14 @@ def open_log(target=None) -> Log:
         return _OPEN[url]
 
 
+def find_log(target=None) -> Log | None:
+    """The log to read for a report: as ``open_log``, but ``None`` (rather than a new empty file) when no log is
+    named, $PERFWORK_LOG is unset and the demo's log has not been made."""
+    if target in (None, "") and not os.environ.get(ENV) and not DEMO_LOG.exists():
+        return None
+    return open_log(target)
+
+
 def close_logs() -> None:
     """Close every open log's connections (tests; a process about to fork)."""
     with _OPEN_LOCK:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import spc as _spc
 from .. import stats
+from ..dataset import Dataset
 from ..frames import polarity_sign
 from ..trends import IMPROVEMENT, p_text
 from .entries import decisions as _decisions
@@ -47,14 +48,16 @@ COLUMNS = ["decision_id", "area_code", "area_name", "indicator", "label", "decid
 
 def _assessments(source, levels, options) -> dict:
     """One assessment per level needed: the one given (for its level), the others computed once."""
-    from ..assessment import Assessment, assess_all
+    from ..assessment import assess_all
     from ..targets import default_targets
 
     out = {}
-    if isinstance(source, Assessment):
+    if hasattr(source, "table") and hasattr(source, "values"):     # pw.Assessment, or the apps' stored one
         out[source.level] = source
         ds = source.dataset
-        options = dict({"targets": source.targets}, **options)
+        if not isinstance(ds, Dataset):                             # no data to assess other levels with
+            return out
+        options = dict({"targets": getattr(source, "targets", None)}, **options)
     else:
         ds = source
         options = dict({"targets": default_targets(ds)}, **options)
@@ -80,7 +83,7 @@ def review(source, log, area: str | None = None, today: date | None = None, **as
     parts = []
     if len(dec):
         found = _assessments(source, levels, assess_options)
-        for level in levels:
+        for level in [lv for lv in levels if lv in found]:
             mine = dec[code_level.reindex(dec["area_code"]).to_numpy() == level].reset_index(drop=True)
             parts.append(_review_level(found[level], mine))
     out = (pd.concat(parts, ignore_index=True).sort_values(["decided_on", "decision_id"]).reset_index(drop=True)

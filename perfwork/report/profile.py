@@ -13,7 +13,6 @@ from .. import peers as _peers
 from . import tables, words
 from .cache import assessment, dataset
 
-
 # What a notebook says about its area for a batch index (``perfwork batch`` reads the last such output)
 BATCH_MIME = "application/vnd.perfwork.batch+json"
 
@@ -34,6 +33,16 @@ class Markdown:
 
     def __repr__(self):
         return self.text
+
+
+class Html:
+    """An HTML fragment built (and escaped) by the package, as a notebook output."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self):
+        return self.html
 
 
 def md_escape(text) -> str:
@@ -100,6 +109,24 @@ class Report:
         if not out:
             out.append(Markdown("No exceptions, so no indicator is drawn in detail; the overview above shows "
                                 "every indicator against the group."))
+        return out
+
+    def decisions(self, log=None, since=None) -> list:
+        """"Decisions and actions since the last review": the area's decisions (since ``since``, all when None)
+        reviewed in words, its open actions, and the SPC chart of each indicator decided on, marked at each
+        decision date. ``log``: a file or URL; None for $PERFWORK_LOG or the demo's log."""
+        from .. import decisions as dec
+        from ..decisions import render
+
+        found = dec.find_log(log)
+        if found is None:
+            return [Markdown("No decision log is kept yet: record the board's decisions with "
+                             "`perfwork decisions add`, or name a log with the LOG parameter.")]
+        review = dec.review(self.assessment, found, area=self.code)
+        out = [Html(render.section_html(review, dec.open_actions(found, self.code), self.name, since=since))]
+        for ind in review["indicator"].dropna().unique():
+            events = render.decision_events(review, ind)
+            out.append(charts.show(charts.spc_chart(self.assessment, self.code, ind, events=events)))
         return out
 
     def overview(self):

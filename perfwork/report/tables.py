@@ -44,14 +44,13 @@ def _value_cells(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def exceptions_table(rows: pd.DataFrame, title: str | None = None):
-    """The area's exceptions, highest priority first: value and interval, benchmark, each judgement in words
-    and the reasons. ``rows``: one area's assessment rows (``Assessment.for_area``)."""
+    """The area's exceptions, highest priority first: value and interval, benchmark and each judgement in words
+    (the reasons in sentences are ``words.exception_sentences``). ``rows``: one area's assessment rows."""
     exc = rows[rows["exception"].astype(bool)].sort_values("priority", ascending=False, kind="stable")
-    return judgement_table(exc, title or "Indicators that need attention", show_reasons=True)
+    return judgement_table(exc, title or "Indicators that need attention")
 
 
-def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_reasons: bool = False,
-                    subtitle: str = ""):
+def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", subtitle: str = ""):
     """Every row of an assessment as a formatted table (one line per indicator)."""
     rows = rows.reset_index(drop=True)
     vals, cis = _value_cells(rows)
@@ -59,7 +58,7 @@ def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_rea
         "Indicator": rows["label"].astype(str),
         "Value": vals,
         "95% interval": cis,
-        "Most similar areas": [_w.number(b, k) for b, k in zip(rows["benchmark"], rows["kind"])],
+        "MSG benchmark": [_w.number(b, k) for b, k in zip(rows["benchmark"], rows["kind"])],
         "Against peers": [_w.word("peer_judgement", v) or _w.NOT_JUDGED for v in rows["peer_judgement"]],
         "Rank": [f"{int(r)} of {int(s)}" if pd.notna(r) and pd.notna(s) else "" for r, s in
                  zip(rows["group_rank"], rows["group_size"])],
@@ -69,8 +68,6 @@ def judgement_table(rows: pd.DataFrame, title: str = "Every indicator", show_rea
         "SPC": [_w.word("spc_variation", v) for v in rows["spc_variation"]],
         "Target": [_w.word("target_status", v) or "no target" for v in rows["target_status"]],
     })
-    if show_reasons:
-        frame["Why"] = [str(x or "") for x in rows["reasons"]]
     colour = {"Against peers": (rows["peer_judgement"].tolist(), _style.PEER),
               "Direction": (rows["travel"].tolist(), _style.TRAVEL),
               "SPC": (rows["spc_variation"].tolist(), _style.SPC),

@@ -16,6 +16,9 @@ What is in it (details in ``data/demo/README.md``):
   the characteristics with over-dispersed area effects, seasonality and national trends calibrated on real
   police.uk street files; zero rows are omitted.
 - five planted stories (``STORIES``) for the comparison, trend, SPC and missing-data features to find.
+
+``truth()`` gives what only a generator knows: each CSP's demand-expected count per crime category (its
+characteristics alone) and its true area effect, so methods (e.g. Most Similar Groups) can be measured.
 """
 
 from __future__ import annotations
@@ -426,12 +429,24 @@ def _population(pop2021: np.ndarray, chars: pd.DataFrame, rng: np.random.Generat
     return pop, households
 
 
-def generate(seed: int = DEFAULT_SEED) -> Dataset:
-    """Build the Demo Kingdom; the same seed always gives identical tables.
+def _plant_stories(lam: np.ndarray, idx: dict[str, int], cats: list[str], in_vf: np.ndarray) -> None:
+    """The planted stories, in place on the (area, category, month) expected counts."""
+    t = np.arange(N_MONTHS)
+    v = cats.index("violent-crime")
+    lam[idx[STORIES["burglary_surge"]], cats.index("burglary"), MONTHS >= BURGLARY_SURGE_FROM] *= BURGLARY_SURGE_FACTOR
+    notifiable = [cats.index(c) for c in NOTIFIABLE_CATEGORIES]
+    lam[idx[STORIES["improving"]], notifiable, :] *= IMPROVING_MONTHLY_FACTOR ** t[None, :]
+    lam[idx[STORIES["recording_change"]], v, MONTHS >= RECORDING_CHANGE_FROM] *= RECORDING_CHANGE_FACTOR
+    lam[in_vf, v, :] *= VIOLENCE_FORCE_FACTOR
 
-    Long on purpose: the recipe in order (geography, characteristics, population, counts, stories), so the
-    seed's random draws happen in one visible order.
-    """
+
+def _crime_model(seed: int) -> dict:
+    """The generator's model: geography, characteristics, populations and every CSP's expected monthly count
+    per category, with (``lam``) and without (``demand``) its force and area effects and planted stories.
+    Also the two random streams still to be drawn from (counts, outcomes) and the outcome-rate effects.
+
+    Long on purpose: the recipe in order (geography, characteristics, population, effects, rates, stories), so
+    the seed's random draws happen in one visible order; ``generate`` draws the counts and outcomes from it."""
     # Independent streams, so that changing one part of the model does not reshuffle the others.
     r_area, r_effects, r_counts, r_outcomes = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     geo = _geography()
@@ -484,6 +499,7 @@ def generate(seed: int = DEFAULT_SEED) -> Dataset:
     area_eff[in_vf] *= 0.4
 
     lam = np.empty((n, n_cat, N_MONTHS))
+    demand = np.empty((n, n_cat, N_MONTHS))
     fy1 = slice(0, 12)
     for c, cat in enumerate(cats):
         lin = sum(b * z[col].to_numpy() for col, b in _BETA[cat].items())
@@ -494,18 +510,24 @@ def generate(seed: int = DEFAULT_SEED) -> Dataset:
         target = (_ASB_RATE if cat == ASB else _NOTIFIABLE_RATE * _MIX[cat]) / 1000 * pop_year[:, 0].sum()
         base = target / (shape[:, fy1] * pop_month[:, fy1] / 12).sum()
         lam[:, c, :] = base * shape * pop_month / 12
+        # What the characteristics alone predict: the same national level and time pattern, no effects.
+        demand[:, c, :] = base * np.exp(lin)[:, None] * time[None, :] * pop_month / 12
 
-    # Planted stories.
+    _plant_stories(lam, idx, cats, in_vf)
+    return {"geo": geo, "codes": codes, "idx": idx, "chars": chars, "pop_year": pop_year, "households": households,
+            "cats": cats, "lam": lam, "demand": demand, "pos_eff": pos_eff, "r_counts": r_counts,
+            "r_outcomes": r_outcomes}
+
+
+def generate(seed: int = DEFAULT_SEED) -> Dataset:
+    """Build the Demo Kingdom; the same seed always gives identical tables."""
+    m = _crime_model(seed)
+    geo, codes, idx, chars, cats, lam = m["geo"], m["codes"], m["idx"], m["chars"], m["cats"], m["lam"]
+    pop_year, households, pos_eff, r_counts, r_outcomes = (m[k] for k in ("pop_year", "households", "pos_eff",
+                                                                          "r_counts", "r_outcomes"))
+    n = len(codes)
     t = np.arange(N_MONTHS)
-    b = idx[STORIES["burglary_surge"]]
-    lam[b, cats.index("burglary"), MONTHS >= BURGLARY_SURGE_FROM] *= BURGLARY_SURGE_FACTOR
-    i = idx[STORIES["improving"]]
     notifiable = [cats.index(c) for c in NOTIFIABLE_CATEGORIES]
-    lam[i, notifiable, :] *= IMPROVING_MONTHLY_FACTOR ** t[None, :]
-    r = idx[STORIES["recording_change"]]
-    lam[r, v, MONTHS >= RECORDING_CHANGE_FROM] *= RECORDING_CHANGE_FACTOR
-    lam[in_vf, v, :] *= VIOLENCE_FORCE_FACTOR
-
     k = 250.0  # month-to-month over-dispersion (gamma-Poisson)
     crimes = r_counts.poisson(lam * r_counts.gamma(k, 1 / k, lam.shape))
 
@@ -558,6 +580,43 @@ def generate(seed: int = DEFAULT_SEED) -> Dataset:
     areas = geo[["area_code", "area_name", "level", "parent_code"]]
     return Dataset(areas=areas, characteristics=characteristics, population=population, counts=counts,
                    missing=missing, name="demo")
+
+
+def truth(seed: int = DEFAULT_SEED, period_end=None, months: int = 12) -> pd.DataFrame:
+    """What the generator knows and real data never can: for every CSP and crime category, over the ``months``
+    months ending ``period_end`` (default: the last month), the counts its characteristics alone predict and
+    the counts it was generated around. Known only for this synthetic data (same seed -> same truth).
+
+    Columns: area_code, measure, period_end, ``expected`` (demand-expected count: the national level, season
+    and trend of the category times exp(sum of the characteristic effects), no force or area effects and no
+    planted story), ``mean`` (the generator's expected count: with the force and area effects, the area's
+    own drift and the stories; observed counts scatter around it), ``effect`` (the true area effect,
+    mean / expected - 1), ``pop_year`` and ``expected_rate`` (expected per 1,000 residents of the mid-year
+    estimate of the latest June on or before period_end, as ``indicators`` uses). Rates of other
+    denominators: divide ``expected`` by them.
+    """
+    m = _crime_model(seed)
+    end = MONTHS[-1] if period_end is None else pd.Timestamp(period_end).to_period("M").to_timestamp()
+    last = MONTHS.get_indexer([end])[0]
+    if last < 0 or last + 1 < months:
+        raise ValueError(f"period_end {period_end!r}: expected a month from {MONTHS[months - 1]:%Y-%m} to "
+                         f"{MONTHS[-1]:%Y-%m} (the demo's months, {months} months ending there)")
+    window = slice(last + 1 - months, last + 1)
+    expected = m["demand"][:, :, window].sum(axis=2)
+    mean = m["lam"][:, :, window].sum(axis=2)
+    year = end.year if end.month >= 6 else end.year - 1
+    pop = m["pop_year"][:, min(max(year, YEARS[0]), YEARS[-1]) - YEARS[0]]
+    n, n_cat = expected.shape
+    return pd.DataFrame({
+        "area_code": np.repeat(m["codes"], n_cat).astype(object),
+        "measure": np.tile(np.array(m["cats"], dtype=object), n),
+        "period_end": end,
+        "expected": expected.ravel(),
+        "mean": mean.ravel(),
+        "effect": (mean / expected - 1).ravel(),
+        "pop_year": year,
+        "expected_rate": (expected / pop[:, None] * 1000).ravel(),
+    })
 
 
 # ---------------------------------------------------------------------------------------------- files

@@ -37,9 +37,11 @@ report), ``read`` (the Dataset). Queries only: what district figures add up to i
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import duckdb
 import pandas as pd
 
 from ..dataset import MONTH_DTYPE, DataError, Dataset
@@ -81,9 +83,18 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        if self.con is None:
+            return
+        for _ in range(100):  # after Ctrl-C a query may still be winding down on another thread
+            try:
+                self.con.close()
+                break
+            except duckdb.Error as e:
+                if "busy" not in str(e).lower():
+                    raise
+                self.con.interrupt()
+                time.sleep(0.05)
+        self.con = None
 
     # -------------------------------------------------------------------------------------------- small queries
     def _q(self, sql: str, params: Sequence | None = None) -> list[tuple]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -109,10 +110,15 @@ class Ingest:
             report = self._report(skipped)
             con.execute("COMMIT")
         except BaseException as e:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
+            for _ in range(100):  # after Ctrl-C the interrupted query may still hold the connection a moment
+                try:
+                    con.execute("ROLLBACK")
+                    break
+                except duckdb.Error as err:
+                    if "busy" not in str(err).lower():
+                        break
+                    con.interrupt()
+                    time.sleep(0.05)
             if self.bar is not None:
                 self.bar.close()
             if interrupted(e):
