@@ -178,14 +178,16 @@ def main() -> int:
         with PlainVoila(anchor_notebook(d), d / "anchor.log") as anchor:
             out["anchor"] = measure(browser, anchor, anchor.url(), ".vega-embed svg .role-title-text", "Pick",
                                     list("bcdefghij"), ".vega-embed svg .role-title-text", args.runs)
+            print("anchor:", {k: v for k, v in out["anchor"].items()}, flush=True)
             if not args.no_crowd:
                 settle(anchor.proc)
                 out["anchor"]["crowd"] = crowd(browser, anchor.url(), ".vega-embed svg")
-        with Server("--max-viewers", "12", pool=2, log=d / "serve.log") as s:
+        with Server("--max-viewers", "40", pool=2, log=d / "serve.log") as s:   # the cap is not what is measured
             url = s.url("voila/render/dashboard.ipynb")
             titles = ".pw-overview svg .role-title-text, .pw-chart svg .role-title-text"
             out["dashboard"] = measure(browser, s, url, ".pw-overview svg .role-title-text", "Area", AREAS,
                                        titles, args.runs)
+            print("dashboard:", {k: v for k, v in out["dashboard"].items()}, flush=True)
             if not args.no_crowd:
                 settle(s.proc)
                 out["dashboard"]["crowd"] = crowd(browser, url, ".pw-overview svg .role-title-text")

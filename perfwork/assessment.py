@@ -122,7 +122,8 @@ class Assessment:
         """The points of the area's XmR chart for one indicator up to the assessment's period end."""
         code = self._code(area)
         self.framework.get(indicator)
-        end = self.table["period_end"].max() if len(self.table) else None
+        mine = self.table.loc[self.table["area_code"] == code, "period_end"]  # the area's own period end
+        end = mine.max() if len(mine) else None
         return _trends.spc_points(self.values["month"], code, indicator, period_end=end,
                                   months=self.options.get("spc_months", _trends.SPC_MONTHS))
 
@@ -156,7 +157,7 @@ def _source_key(spec):
         return provenance.frame_fingerprint(spec)
     path = Path(spec)
     if path.is_file():
-        return provenance._digest([path.read_bytes()])
+        return provenance.file_fingerprint(path)
     return str(spec)
 
 

@@ -76,37 +76,44 @@ def balanced(z: np.ndarray, cw: np.ndarray, order: np.ndarray, k: int, candidate
     return out
 
 
-def _simplex_ls(diff: np.ndarray) -> np.ndarray:
-    """Non-negative weights summing to 1 minimising |weights @ diff|^2 (NNLS with a heavy sum-to-one row)."""
-    from scipy.optimize import nnls
+def _simplex_ls(diff: np.ndarray, cap: float | None = None) -> np.ndarray:
+    """Non-negative weights summing to 1 (none above ``cap``) minimising |weights @ diff|^2: least squares with
+    a heavy sum-to-one row (NNLS without a cap, bounded-variable least squares with one)."""
+    from scipy.optimize import lsq_linear, nnls
 
     big = 1e3 * max(1.0, float(np.abs(diff).max()))
     a = np.vstack([diff.T, np.full((1, len(diff)), big)])
     b = np.zeros(len(a))
     b[-1] = big
-    w, _ = nnls(a, b, maxiter=50 * len(diff))
+    if cap is None:
+        w, _ = nnls(a, b, maxiter=50 * len(diff))
+    else:
+        w = lsq_linear(a, b, bounds=(0.0, cap), method="bvls").x
+        w = np.where(w > 1e-9, w, 0.0)
     return w / w.sum() if w.sum() > 0 else np.full(len(diff), 1.0 / len(diff))
 
 
-def synthetic(z: np.ndarray, cw: np.ndarray, order: np.ndarray, k: int,
-              candidates: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(z: np.ndarray, cw: np.ndarray, order: np.ndarray, k: int, candidates: int | None = None,
+              min_members: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic-control groups: non-negative weights summing to 1 over at most k of the area's
-    ``candidates`` nearest areas, whose weighted mean matches the area as closely as possible. With more than
-    k positive weights the k largest are kept and the weights solved again. Returns (members, weights), both
-    (areas x k), members nearest first, -1 / 0 in unused slots."""
+    ``candidates`` nearest areas, whose weighted mean matches the area as closely as possible, no weight above
+    1 / ``min_members`` (so at least that many members carry the benchmark). With more than k positive weights
+    the k largest are kept and the weights solved again. Returns (members, weights), both (areas x k), members
+    nearest first, -1 / 0 in unused slots."""
     n = len(z)
     m = min(order.shape[1], candidates or CANDIDATES * k)
+    cap = 1.0 / min(max(min_members, 1), k) if min_members > 1 else None
     y = _scaled(z, cw)
     members = np.full((n, k), -1, dtype=np.int64)
     weights = np.zeros((n, k))
     for a in range(n):
         cand = order[a, :m]
-        w = _simplex_ls(y[cand] - y[a])
+        w = _simplex_ls(y[cand] - y[a], cap)
         keep = np.flatnonzero(w > 1e-9)
         if len(keep) > k:
             keep = np.sort(np.argsort(-w, kind="stable")[:k])
             w = np.zeros(m)
-            w[keep] = _simplex_ls(y[cand[keep]] - y[a])
+            w[keep] = _simplex_ls(y[cand[keep]] - y[a], cap)
             keep = keep[w[keep] > 1e-9]
         members[a, : len(keep)] = cand[keep]
         weights[a, : len(keep)] = w[keep] / w[keep].sum()
@@ -117,20 +124,12 @@ def best_possible(z: np.ndarray, cw: np.ndarray, cap: float | None = None) -> np
     """Per area, the smallest RMS gap any group can reach: the distance from the area to the convex hull of all
     the other areas (any non-negative weights summing to 1). Above ``FAIR`` no group can match the area.
     With ``cap`` = 1/k no weight may exceed it: a floor no group of k equally weighted members can beat."""
-    from scipy.optimize import lsq_linear
-
     y = _scaled(z, cw)
     n = len(y)
     out = np.empty(n)
     for a in range(n):
         diff = np.delete(y, a, axis=0) - y[a]
-        if cap is None:
-            w = _simplex_ls(diff)
-        else:
-            big = 1e2 * max(1.0, float(np.abs(diff).max()))
-            rows = np.vstack([diff.T, np.full((1, len(diff)), big)])
-            w = lsq_linear(rows, np.r_[np.zeros(diff.shape[1]), big], bounds=(0, cap), method="bvls").x
-        out[a] = np.sqrt(((w @ diff) ** 2).sum())
+        out[a] = np.sqrt(((_simplex_ls(diff, cap) @ diff) ** 2).sum())
     return out
 
 

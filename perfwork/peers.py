@@ -20,8 +20,8 @@ Building a group (``most_similar``)
    - "nearest": the k nearest;
    - "balanced" (default): k of the 6k nearest, chosen so that the group's mean z-scores match the area's
      (``balance.balanced``: swaps from the k nearest minimising gap^2 + 0.1 x members' mean squared distance);
-   - "synthetic": non-negative weights summing to 1 over at most k of the 6k nearest, whose weighted mean
-     z-scores match the area's (the synthetic-control idea, ``balance.synthetic``).
+   - "synthetic": non-negative weights summing to 1, none above 1/``MIN_PEERS``, over at most k of the 6k
+     nearest, whose weighted mean z-scores match the area's (the synthetic-control idea, ``balance.synthetic``).
    Groups are the area's own, so they are asymmetric: b may be in a's group without a being in b's (with
    fewer areas than that, all the others). Ties in distance are broken by peer code.
 6. Balance, for every group: the gap between the group's (weighted) mean z-score and the area's on each
@@ -295,7 +295,7 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     elif method == "balanced":
         members = _balance.balanced(z, w, order, k)
     else:
-        members, member_w = _balance.synthetic(z, w, order, k)
+        members, member_w = _balance.synthetic(z, w, order, k, min_members=MIN_PEERS)
     # Members nearest first (a balanced group's members are not the k nearest).
     by_dist = np.lexsort((np.where(members >= 0, code_rank[np.maximum(members, 0)], n),
                           np.where(members >= 0, key[np.arange(n)[:, None], np.maximum(members, 0)], np.inf)), axis=1)
@@ -327,8 +327,8 @@ def most_similar(dataset: Dataset, k: int | None = None, variables=None, weights
     how = {"nearest": f"k={k}{short} nearest",
            "balanced": f"k={k}{short} chosen among the {pool} nearest so that the group's mean characteristics "
                        f"match the area's (balanced)",
-           "synthetic": f"synthetic-control weights over at most k={k}{short} of the {pool} nearest "
-                        f"(weighted benchmark)"}[method]
+           "synthetic": f"synthetic-control weights over at most k={k}{short} of the {pool} nearest, none above "
+                        f"1/{min(MIN_PEERS, k)} (weighted benchmark)"}[method]
     out.attrs["method"] = (f"Most Similar Groups: {len(variables)} characteristics as z-scores across {n} {level}s "
                            f"({note}{wtxt}), Euclidean distance, {how} (own group, area excluded); "
                            + balance_summary(bal))

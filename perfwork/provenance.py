@@ -45,6 +45,11 @@ def frame_fingerprint(frame: pd.DataFrame | None, columns=None) -> str | None:
     return _digest(parts)
 
 
+def file_fingerprint(path) -> str:
+    """A fingerprint of a file's bytes."""
+    return _digest([Path(path).read_bytes()])
+
+
 def dataset_fingerprint(dataset) -> str:
     """The dataset's content fingerprint (its tables' values), computed once per Dataset object."""
     key = tuple(id(getattr(dataset, t)) for t in TABLES)

@@ -84,7 +84,7 @@ table { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
 th, td { border-bottom: 1px solid #767676; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
 th button { font: inherit; font-weight: bold; background: none; border: 0; padding: 0; cursor: pointer;
             color: #1a1a1a; text-decoration: underline dotted; }
-td.num, th.num { text-align: right; }
+td.num, th.num { text-align: right; } tbody th { white-space: nowrap; }
 .failed { color: #8a1c1c; font-weight: bold; } .ok { color: #1a1a1a; }
 caption { text-align: left; font-weight: bold; padding: 0.3rem 0; }
 """
