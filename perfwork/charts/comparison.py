@@ -152,7 +152,7 @@ def spine_spec(a, area: str) -> dict:
     better = ", ".join(short_label(x) for x in f.loc[f["judgement"] == "better", "label"]) or "none"
     desc = (f"Spine chart of {len(f)} indicators for {ctx.where}, {ctx.period}, each against the range and "
             f"quartiles of {ctx.group}. Worse than peers: {worse}. Better than peers: {better}.")
-    return chart(layers, records(f), width=380, height=22 * len(f), description=desc,
+    return chart(layers, records(f), width=380, height=max(22 * len(f), 44), description=desc,
                  title=title(f"Every indicator, {ctx.period}: {ctx.area_name} against {ctx.group}",
                              "Centre line: MSG benchmark. Light bar: the group's range; dark bar: its middle half "
                              "(25th to 75th percentile).", "Diamonds: indicators that need attention."))

@@ -171,6 +171,10 @@ def target(a, area: str, indicator: str) -> tuple[pd.DataFrame, dict, Context]:
     return s, prog, ctx
 
 
+SPINE_COLUMNS = ["indicator", "label", "domain", "x", "range_lo", "range_hi", "iqr_lo", "iqr_hi", "value", "benchmark",
+                 "min", "max", "q25", "q75", "kind", "judgement", "exception"]
+
+
 def spine(a, area: str) -> tuple[pd.DataFrame, Context]:
     """Every indicator for one area against its group's range and quartiles (``peers.spread``), each row scaled
     so the benchmark is at the centre and the further extreme at +/-1, better to the right (higher to the right
@@ -196,9 +200,8 @@ def spine(a, area: str) -> tuple[pd.DataFrame, Context]:
                     "value": r["value"], "benchmark": bm, "min": s["min"], "max": s["max"], "q25": s["q25"],
                     "q75": s["q75"], "kind": r["kind"], "judgement": style.peer_word(r["peer_judgement"]),
                     "exception": bool(r["exception"])})
-    if not out:
-        raise KeyError(f"{ctx.where}: no indicator has an MSG benchmark, so there is no spine chart")
-    return pd.DataFrame(out), ctx
+    # no benchmark at all (e.g. too few peers with data): an empty chart, not a missing column
+    return pd.DataFrame(out, columns=SPINE_COLUMNS), ctx
 
 
 def rug(a, parent: str) -> tuple[pd.DataFrame, str]:
