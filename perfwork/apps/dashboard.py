@@ -296,7 +296,7 @@ class Dashboard:
             _html("<h2>What needs attention</h2>", "pw-section"), self.headline, self.exceptions,
             _html("<h2>Every indicator against its most similar areas</h2>", "pw-section"), self.overview,
             _html("<h2>The selected indicator</h2>", "pw-section"), self.tabs, downloads,
-            _html("<h2>Decisions and actions</h2>", "pw-section"), self.decisions,
+            self.decisions,
         ], layout=w.Layout(width="100%"))
 
     def _set_header(self, viewer: str | None) -> None:

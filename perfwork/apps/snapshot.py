@@ -25,11 +25,11 @@ import pandas as pd
 
 from ..assessment import Assessment
 
-FORMAT = 2
+FORMAT = 3
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
 FILES = ("meta.json", "areas.parquet", "table.parquet", "groups.parquet", "series.parquet", "spc.parquet",
-         "target_values.parquet", "targets.parquet", "month_values.parquet")
+         "target_values.parquet", "targets.parquet", "month_values.parquet", "characteristics.parquet")
 MONTH_COLUMNS = ["area_code", "indicator", "label", "kind", "polarity", "period_end", "numerator", "denominator",
                  "value", "complete", "months_missing"]
 ENV = "PERFWORK_APP_SNAPSHOT"     # perfwork serve tells its kernels where the snapshot is
@@ -103,6 +103,7 @@ def _write(a, out: Path, data, framework: str) -> None:
     _parquet(a.table, out / "table.parquet")
     _parquet(a.groups, out / "groups.parquet")
     _parquet(a.dataset.areas, out / "areas.parquet")
+    _parquet(a.dataset.characteristics, out / "characteristics.parquet")
     r12 = a.values["rolling12"]
     with_target = a.table.loc[a.table["target"].notna() & (a.table["target"].astype(str) != ""), "area_code"]
     _parquet(r12[r12["area_code"].isin(set(with_target))], out / "target_values.parquet")
@@ -191,10 +192,11 @@ class Snapshot(Assessment):
 
 @dataclass
 class AreasOnly:
-    """The areas table of a dataset with ``Dataset``'s area lookups."""
+    """The areas and characteristics tables of a dataset with ``Dataset``'s area lookups."""
 
     areas: pd.DataFrame
     name: str
+    characteristics: pd.DataFrame | None = None
 
     def level(self, level: str) -> pd.DataFrame:
         return self.areas[self.areas["level"] == level].reset_index(drop=True)
@@ -221,7 +223,9 @@ def open_snapshot(data=None, path: Path | str | None = None) -> Snapshot:
     table = pd.read_parquet(path / "table.parquet")
     table.attrs = {"method": meta.get("method", {})}
     targets = pd.read_parquet(path / "targets.parquet")
-    return Snapshot(dataset=AreasOnly(pd.read_parquet(path / "areas.parquet"), meta.get("dataset") or "dataset"),
+    areas = AreasOnly(pd.read_parquet(path / "areas.parquet"), meta.get("dataset") or "dataset",
+                      pd.read_parquet(path / "characteristics.parquet"))
+    return Snapshot(dataset=areas,
                     framework=load_framework(meta["framework"]), level=meta["level"], table=table,
                     groups=pd.read_parquet(path / "groups.parquet"), values=LazyValues(path),
                     options=dict(meta.get("options") or {}), run=RunRecord(**meta["run"]) if meta.get("run") else None,
