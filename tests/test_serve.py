@@ -7,6 +7,7 @@ real apps, a notebook whose cell fails, and data and source files that must neve
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import urllib.error
@@ -182,3 +183,61 @@ def test_apps_notebooks_are_thin_and_stored_without_outputs():
         for cell in code:
             assert not cell.get("outputs") and cell.get("execution_count") is None, path.name
             assert len("".join(cell["source"]).splitlines()) <= 10, path.name
+
+
+@pytest.mark.parametrize("waiter", ["perfwork", "voila"])
+def test_preheated_kernel_gets_its_request_as_voila_hands_it_over(monkeypatch, waiter):
+    """perfwork's ``wait_for_request`` speaks Voilà's protocol (so an app kernel need not import voila.utils):
+    both read the same environment, wait on the same websocket and set the same variables."""
+    import threading
+
+    from websockets.sync.server import serve
+
+    from perfwork.apps import request
+
+    seen = []
+
+    def handler(ws):
+        seen.append(ws.request.path)
+        ws.send(json.dumps({"QUERY_STRING": "area=DK-C0123&indicator=burglary", "HTTP_X_USER": "A. Manager"}))
+
+    with serve(handler, "127.0.0.1", 0) as srv:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        port = str(srv.socket.getsockname()[1])
+        for k, v in {"VOILA_PREHEAT": "True", "VOILA_KERNEL_ID": "k-1", "VOILA_APP_PORT": port,
+                     "VOILA_SERVER_URL": "/apps/", "PERFWORK_USER_HEADER": "X-User", "QUERY_STRING": "",
+                     "HTTP_X_USER": ""}.items():      # set here so that the test's end restores them
+            monkeypatch.setenv(k, v)
+        if waiter == "voila":
+            from voila.utils import wait_for_request
+
+            wait_for_request()
+            got = request.current()
+        else:
+            got = request.wait_for_request()
+        srv.shutdown()
+    assert seen == ["/apps/voila/query/k-1"]
+    assert got == Request({"area": "DK-C0123", "indicator": "burglary"}, viewer="A. Manager")
+
+
+def test_an_app_kernel_loads_neither_altair_nor_scipy_stats_nor_voila(tmp_path):
+    """What keeps a served kernel small (benchmarks/voila.py: about 210 MB, the goal 250): the dashboard, built,
+    handed its request and switched to another area and tab, never imports Altair (with jsonschema, ~45 MB),
+    scipy.stats (~60 MB), vl-convert or Voilà's server modules (~45 MB)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from perfwork.apps import Dashboard, open_snapshot, wait_for_request\n"
+            "app = Dashboard(open_snapshot(None))\n"
+            "app.apply(wait_for_request())\n"
+            "app.picker.area.value = 'DK-C0123'\n"
+            "app.tabs.selected_index = 2\n"
+            "assert app.tab_charts['spc'].children[0].spec['title']\n"
+            "print(sorted(m for m in ('altair', 'jsonschema', 'scipy.stats', 'vl_convert', 'voila.utils') "
+            "if m in sys.modules))\n")
+    env = {**os.environ, "PERFWORK_CHART_BUNDLE": "jupyterchart-test.js", "VOILA_BASE_URL": "/",
+           "VOILA_PREHEAT": "False"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

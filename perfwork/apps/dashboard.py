@@ -102,6 +102,7 @@ class Dashboard:
         self._rows = None
         self._drawn: dict[str, tuple] = {}
         self.viewer: str | None = None
+        self.panel = None
         self.decisions = w.Box(layout=w.Layout(width="100%"), _dom_classes=("pw-decisions",))
         self.header = _html("", "pw-top")
         self._set_header(None)
@@ -142,6 +143,16 @@ class Dashboard:
 
         rows = self.snap.for_area(self.area)
         self._rows = rows
+        # the charts first: the browser redraws them while the kernel writes the words and the panel
+        spine = charts.spine_spec(self.snap, self.area)
+        if self.overview is None:
+            self.overview = chart_widget(spine)
+            self.overview.add_class("pw-overview")
+        else:
+            redraw(self.overview, spine)
+        self._drawn.clear()
+        if redraw_tab:
+            self._draw_current_tab()
         self.message.value = ""
         self.message.layout.display = "none"
         end = pd.Timestamp(rows["period_end"].iloc[0]) if len(rows) else self.snap.period_end
@@ -153,33 +164,27 @@ class Dashboard:
         items = "".join(f"<li>{html.escape(s)}{m}</li>" for s, m in zip(sentences, _action_marks(rows)))
         self.exceptions.value = (f"<ul class='pw-exceptions'>{items}</ul>" if items else
                                  "<p class='pw-none'>No indicator is an exception for this area.</p>")
-        spine = charts.spine_spec(self.snap, self.area)
-        if self.overview is None:
-            self.overview = chart_widget(spine)
-            self.overview.add_class("pw-overview")
-        else:
-            redraw(self.overview, spine)
-        self._drawn.clear()
-        if redraw_tab:
-            self._draw_current_tab()
         self._decisions_panel()
 
     def _decisions_panel(self) -> None:
-        """The "Decisions and actions" panel for the area (the log: $PERFWORK_LOG, else the demo log)."""
+        """The "Decisions and actions" panel for the area (the log: $PERFWORK_LOG, else the demo log), made once
+        and turned to each area in place."""
         from ..decisions import LogError
         from .decisions import DecisionsPanel
 
+        if self.panel is not None:
+            self.panel.show(self.area)
+            return
         try:
-            panel = DecisionsPanel(self.area, self.snap, None, user=self.viewer)
+            self.panel = DecisionsPanel(self.area, self.snap, None, user=self.viewer)
         except LogError as exc:
             self.decisions.children = [_html(f"<p class='pw-none'>{html.escape(str(exc))}</p>", "pw-note")]
             return
-        self.panel = panel
-        self.decisions.children = [panel.widget]
+        self.decisions.children = [self.panel.widget]
 
     def _indicator_changed(self) -> None:
         self._draw_current_tab()
-        if getattr(self, "panel", None) is not None:
+        if self.panel is not None:
             self.panel.select(self.indicator.value)
 
     def _draw_current_tab(self) -> None:
@@ -245,7 +250,8 @@ class Dashboard:
         self._set_header(request.viewer)
         if request.viewer and request.viewer != self.viewer:
             self.viewer = request.viewer          # decisions recorded from here carry the signed-on name
-            self._decisions_panel()
+            if self.panel is not None:
+                self.panel.set_user(self.viewer)
 
     # ------------------------------------------------------------------------------------------ downloads
     def _csv(self) -> tuple[str, str, bytes]:

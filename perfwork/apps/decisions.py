@@ -28,14 +28,7 @@ class DecisionsPanel:
 
     def __init__(self, area: str, assessment, log, user: str | None = None, today: date | None = None):
         self.assessment, self.log, self.user, self.today = assessment, dec.open_log(log), user, today
-        row = assessment.dataset.area(area)
-        self.area, self.area_name = str(row["area_code"]), str(row["area_name"])
-        rows = assessment.for_area(self.area)
-        self.labels = dict(zip(rows["indicator"], rows["label"]))
-        exc = rows[rows["exception"]]
-        choices = [(f"{lab}: {why}", ind) for ind, lab, why in zip(exc["indicator"], exc["label"], exc["reasons"])]
-        self.exception = w.Dropdown(options=choices + [(AREA_WIDE, None)], description="Exception",
-                                    layout=w.Layout(width="95%"))
+        self.exception = w.Dropdown(description="Exception", layout=w.Layout(width="95%"))
         self.text = w.Textarea(description="Decision", placeholder="What the board decided",
                                layout=w.Layout(width="95%", height="5em"))
         self.meeting = w.Text(description="Meeting", placeholder="e.g. Board, October 2025")
@@ -54,16 +47,37 @@ class DecisionsPanel:
         self.drop_button = w.Button(description="Drop", tooltip="Record the selected action as dropped")
         self.done_button.on_click(lambda _: self._status("done"))
         self.drop_button.on_click(lambda _: self._status("dropped"))
-        self.actions_view, self.review_view = w.HTML(), w.HTML()
-        who = (w.HTML(f"<p>Recorded as <strong>{escape(user)}</strong></p>") if user else self.name)
-        form = w.VBox([w.HTML("<h4>Record a decision</h4>"), self.exception, self.text,
-                       w.HBox([self.meeting, self.decided_on]), who, self.action, w.HBox([self.owner, self.due]),
-                       self.record_button])
+        self.heading, self.actions_view, self.review_view = w.HTML(), w.HTML(), w.HTML()
+        self.form = w.VBox([w.HTML("<h4>Record a decision</h4>"), self.exception, self.text,
+                            w.HBox([self.meeting, self.decided_on]), self.name, self.action,
+                            w.HBox([self.owner, self.due]), self.record_button])
         close = w.VBox([w.HTML("<h4>Close an action</h4>"), w.HBox([self.pick_action, self.done_button,
                                                                     self.drop_button])])
-        self.widget = w.VBox([w.HTML(f"<h3>Decisions and actions: {escape(self.area_name)} ({escape(self.area)})</h3>"),
-                              self.actions_view, close, form, self.message, self.review_view])
+        self.widget = w.VBox([self.heading, self.actions_view, close, self.form, self.message, self.review_view])
+        self.set_user(user)
+        self.show(area)
+
+    def show(self, area: str) -> None:
+        """Turn the panel to another area, in place: its exceptions, actions and review. What was being typed
+        is cleared, so that a decision is never recorded against an area it was not written for."""
+        row = self.assessment.dataset.area(area)
+        self.area, self.area_name = str(row["area_code"]), str(row["area_name"])
+        rows = self.assessment.for_area(self.area)
+        self.labels = dict(zip(rows["indicator"], rows["label"]))
+        exc = rows[rows["exception"]]
+        choices = [(f"{lab}: {why}", ind) for ind, lab, why in zip(exc["indicator"], exc["label"], exc["reasons"])]
+        self.exception.options = choices + [(AREA_WIDE, None)]
+        self.heading.value = f"<h3>Decisions and actions: {escape(self.area_name)} ({escape(self.area)})</h3>"
+        for field in (self.text, self.action, self.owner, self.message):
+            field.value = ""
+        self.due.value = None
         self.refresh()
+
+    def set_user(self, user: str | None) -> None:
+        """The signed-on viewer (the proxy's user header) records from now on; without one the form asks."""
+        self.user = user
+        who = w.HTML(f"<p>Recorded as <strong>{escape(user)}</strong></p>") if user else self.name
+        self.form.children = self.form.children[:4] + (who,) + self.form.children[5:]
 
     def select(self, indicator: str | None) -> None:
         """Point the form at an exception (the dashboard's selection); an indicator that is not an exception of

@@ -20,8 +20,6 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import altair as alt
-
 CHART_MIMETYPE = "application/vnd.perfwork.chart+json"
 
 
@@ -29,6 +27,8 @@ def _spec(chart, validate: bool = True) -> dict:
     """A chart's Vega-Lite spec: a dict as it is, an Altair chart through ``to_dict`` (any number of rows)."""
     if isinstance(chart, dict):
         return chart
+    import altair as alt  # here, not at import: the apps' kernels draw specs and never need Altair
+
     with alt.data_transformers.disable_max_rows():
         return chart.to_dict(validate=validate)
 
@@ -69,6 +69,8 @@ def figure(chart) -> Figure:
 def interactive(chart, **options):
     """Altair's ``JupyterChart`` widget with its JavaScript bundled offline (no CDN): tooltips, selections in
     ``widget.selections``. For JupyterLab and Voilà."""
+    import altair as alt
+
     from .vl import to_altair
 
     alt.JupyterChart.enable_offline()   # a no-op once offline; checked each time, as a kernel may reset it
@@ -124,6 +126,7 @@ def to_svg(chart) -> str:
 @lru_cache(maxsize=1)
 def _vl_version() -> str:
     """The Vega-Lite version vl-convert bundles that matches Altair's schema (e.g. '6.4')."""
+    import altair as alt
     import vl_convert as vlc
 
     want = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])

@@ -18,7 +18,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         env["PERFWORK_LOG"] = args.log
     config = server.voila_config(port=args.port, ip=args.ip, base_url=args.base_url, token=args.token,
                                  user_header=args.user_header, pool_size=args.pool, max_viewers=args.max_viewers,
-                                 cull_idle_timeout=args.cull_idle, cull_interval=args.cull_interval)
+                                 cull_idle_timeout=args.cull_idle, cull_interval=args.cull_interval,
+                                 chart_bundle=env.get("PERFWORK_CHART_BUNDLE"))
     host = "127.0.0.1" if args.ip in ("0.0.0.0", "::", "") else args.ip
     query = f"?token={args.token}" if args.token else ""
     base = config.Voila.base_url

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+from scipy import special
 
 from ..vocab import Significance
 
@@ -37,7 +37,7 @@ def _level(level: float) -> float:
 
 def z_value(level: float = 0.95) -> float:
     """Two-sided normal quantile for a confidence level (1.959964 at 95%, 3.090232 at 99.8%)."""
-    return float(_st.norm.ppf(0.5 + _level(level) / 2.0))
+    return float(special.ndtri(0.5 + _level(level) / 2.0))
 
 
 def _first_index(*args: Any) -> pd.Index | None:

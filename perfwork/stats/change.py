@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as _st
 
 from ._common import (
     _arrays,
@@ -71,6 +70,8 @@ def _binom_two_sided(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     The pmf is unimodal with its mode within one of n p, so the set of outcomes on the far side
     whose probability is <= d (1 + 1e-7) is a tail; its edge is found by bisection on k.
     """
+    from scipy import stats as _st  # here, not at import: scipy.stats is some 60 MB an app kernel never needs
+
     rel = 1.0 + 1e-7
     # Reflecting k -> n - k, p -> 1 - p maps an outcome above the mean onto one below it with the same
     # p-value, so only the lower side needs a search.

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as _st
 
 from ._common import (
     LABELS,
@@ -32,7 +31,7 @@ def _sigma_adjustment(p: float, population: np.ndarray, average: float, side: st
     Transcribed from PHEindicatormethods' internal ``sigma_adjustment`` so labels and curves agree
     with Fingertips to the last digit.
     """
-    q2 = _st.norm.ppf(p) ** 2
+    q2 = special.ndtri(p) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         first = average * (population / q2 + 1.0)
         adj = np.sqrt((-8.0 * average * (population / q2 + 1.0)) ** 2
@@ -286,7 +285,7 @@ def overdispersion(count: Any, denominator: Any, kind: str = "rate", benchmark: 
     phi = float(np.sum(z**2) / k)
     w = 1.0 / s2
     tau2 = max(0.0, (k * phi - (k - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-    crit = float(_st.chi2.ppf(0.95, k - 1))
+    crit = float(special.chdtri(k - 1, 0.05))   # chi-squared 95th percentile
     return {"k": k, "phi": phi, "tau2": float(tau2), "chi2_95": crit, "exceeds": bool(k * phi > crit)}
 
 
