@@ -530,3 +530,8 @@ def test_a_decision_recorded_through_the_cli_appears_in_the_dashboard(tmp_path, 
     d = dec.decisions(log)
     assert d["author"].tolist() == ["Chair", "j.smith"] and d["period_end"].iloc[1] == pd.Timestamp("2026-03-01")
     assert d["snapshot"].iloc[1]["indicator"]["peer_judgement"] == "worse"
+    panel.text.value = "typed for Dalworth, not yet recorded"
+    app.picker.area.value = "DK-C0201"                      # the panel turns to the new area in place
+    assert app.panel is panel and panel.area == "DK-C0201" and "(DK-C0201)" in panel.heading.value
+    assert panel.text.value == "" and "No open actions" in panel.actions_view.value
+    assert "Recorded as <strong>j.smith</strong>" in panel.form.children[4].value

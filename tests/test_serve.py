@@ -221,8 +221,8 @@ def test_preheated_kernel_gets_its_request_as_voila_hands_it_over(monkeypatch, w
 
 
 def test_an_app_kernel_loads_neither_altair_nor_scipy_stats_nor_voila(tmp_path):
-    """What keeps a served kernel small (benchmarks/voila.py: about 210 MB, the goal 250): the dashboard, built,
-    handed its request and switched to another area and tab, never imports Altair (with jsonschema, ~45 MB),
+    """What keeps a served kernel small (benchmarks/voila.py: about 210 MB, the goal 250): the dashboard and the
+    peer explorer, built, handed their request and switched to another area, never import Altair (with jsonschema, ~45 MB),
     scipy.stats (~60 MB), vl-convert or Voilà's server modules (~45 MB)."""
     import subprocess
     import sys
@@ -234,6 +234,11 @@ def test_an_app_kernel_loads_neither_altair_nor_scipy_stats_nor_voila(tmp_path):
             "app.picker.area.value = 'DK-C0123'\n"
             "app.tabs.selected_index = 2\n"
             "assert app.tab_charts['spc'].children[0].spec['title']\n"
+            "from perfwork.apps import PeerExplorer\n"
+            "peers = PeerExplorer(open_snapshot(None))\n"
+            "peers.apply(wait_for_request())\n"
+            "peers.picker.area.value = 'DK-C0123'\n"
+            "assert 'Dalworth' in peers.funnel.spec['title']['text']\n"
             "print(sorted(m for m in ('altair', 'jsonschema', 'scipy.stats', 'vl_convert', 'voila.utils') "
             "if m in sys.modules))\n")
     env = {**os.environ, "PERFWORK_CHART_BUNDLE": "jupyterchart-test.js", "VOILA_BASE_URL": "/",
