@@ -99,12 +99,27 @@ class Assessment:
         return self.groups[self.groups["area_code"] == code].sort_values("rank").reset_index(drop=True)
 
     def history(self) -> pd.DataFrame:
-        """The peer comparison at every rolling-12 period end (computed on first use)."""
+        """The peer comparison at every rolling-12 period end (computed on first use): by area and indicator, the
+        columns ``series`` returns. Only those are kept (``peers.compare`` adds some 25 more, mostly repeated
+        method text): for the demo's CSPs that is 60 MB rather than 210."""
         if self._history is None:
-            self._history = _peers.compare(self.values["rolling12"], self.groups,
-                                           benchmark=self.options.get("benchmark", "pooled"),
-                                           include_self=self.options.get("include_self", True),
-                                           overdispersion=self.options.get("overdispersion", "none"))
+            r12 = self.values["rolling12"]
+            parts = []
+            # one indicator at a time: the comparison's [group, member, period] arrays for every indicator at
+            # once would take some 250 MB more at their peak
+            for rows in r12.groupby("indicator", sort=False, observed=True).indices.values():
+                v = r12.take(rows)
+                mask, cols = _peers.compare_arrays(v, self.groups, benchmark=self.options.get("benchmark", "pooled"),
+                                                   include_self=self.options.get("include_self", True),
+                                                   overdispersion=self.options.get("overdispersion", "none"))
+                keep = ["area_code", "indicator"] + [c for c in SERIES_COLUMNS if c in v.columns and c not in cols]
+                h = v.loc[mask, keep].reset_index(drop=True)
+                for c in SERIES_COLUMNS:
+                    if c in cols:
+                        h[c] = cols[c]
+                parts.append(h)
+            self._history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["area_code",
+                                                                                                  "indicator"])
             self._history_rows = self._history.groupby(["area_code", "indicator"], sort=False).indices
         return self._history
 

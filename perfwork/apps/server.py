@@ -145,15 +145,12 @@ def _voila():
     return PerfworkVoila
 
 
-# Kernel memory: Arrow's default pool (mimalloc) keeps ~30 MB a kernel after reading the stored assessment, and
-# glibc's per-thread arenas more; the system allocator with two arenas returns it (measured: 340 -> 300 MB).
-KERNEL_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_ARENA_MAX": "2"}
-
-
 def run(config: Config, apps_dir: Path = APPS_DIR, env: dict | None = None) -> None:
-    """Start Voilà on ``apps_dir`` with ``config`` (blocks until stopped). ``env`` reaches every kernel."""
-    for k, v in KERNEL_ENV.items():
-        os.environ.setdefault(k, v)
+    """Start Voilà on ``apps_dir`` with ``config`` (blocks until stopped). ``env`` reaches every kernel, as does
+    ``perfwork._kernels.KERNEL_ENV`` (what keeps a kernel's memory down)."""
+    from .._kernels import kernel_env
+
+    os.environ.update(kernel_env())
     os.environ.update(env or {})
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(SHARE_DIR), os.environ.get("JUPYTER_PATH")) if p)
     ip = config.Voila.ip

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .._kernels import kernel_env
 from ..charts.render import vega_bundle
 from . import _outputs, _worker
 from ._plan import BatchError, make_plan
@@ -105,7 +106,7 @@ def _task(plan, area: str, out: Path, timeout) -> dict:
     return {"area": area, "template": plan.template, "parameters": plan.area_parameters(area),
             "input_path": plan.notebook, "output_path": str(out / f"{area}.ipynb"), "timeout": timeout,
             "kernel_name": plan.kernel_name, "warm_modules": plan.warm_modules, "cwd": os.getcwd(),
-            "env": REPORT_ENV,
+            "env": {**kernel_env(), **REPORT_ENV},
             "title": f"{plan.names[area]} ({area})", "fingerprint": plan.area_fingerprint(area)}
 
 
