@@ -363,15 +363,20 @@ def _own_period_ends(dataset: Dataset, r12: pd.DataFrame, rows: np.ndarray, mont
     score = score[score["period_end"] <= score["area_code"].map(last).fillna(score["period_end"].max())]
     best = score.sort_values(["area_code", "v", "m", "period_end"]).drop_duplicates("area_code", keep="last")
     ends = best.set_index("area_code")["period_end"]
-    mine = r.set_index(["area_code", "period_end"])
+    # each area's rows at its end (in r's order): whether any is complete, any has a value, the first's coverage
+    at = r.merge(ends.reset_index(), on=["area_code", "period_end"])
+    at = at.assign(c=at["complete"].astype("boolean").fillna(False), hv=at["value"].notna())
+    facts = at.groupby("area_code", sort=False).agg(c=("c", "any"), hv=("hv", "any"))
+    coverage = at.drop_duplicates("area_code").set_index("area_code")["coverage"]
+    parent = dict(zip(dataset.areas["area_code"], dataset.areas["parent_code"]))
     basis = {}
     for area, end in ends.items():
-        part = mine.loc[(area, end)]
-        gap = _missing_months(dataset, area, end)
-        if part["complete"].astype("boolean").fillna(False).any():
+        if facts.at[area, "c"]:
             basis[area] = f"the latest 12 months with every month of its own data ({end:%b %Y})"
-        elif part["value"].notna().any():
-            basis[area] = (f"the latest 12 months of its own data ({end:%b %Y}), {part['coverage'].iloc[0]} with "
+            continue
+        gap = _missing_months(dataset, area, end, parent)
+        if facts.at[area, "hv"]:
+            basis[area] = (f"the latest 12 months of its own data ({end:%b %Y}), {coverage[area]} with "
                            f"data, annualised; missing: {gap}")
         else:
             basis[area] = (f"no complete 12 months in its own data (latest: {end:%b %Y}, missing: {gap}), so no "
@@ -379,13 +384,15 @@ def _own_period_ends(dataset: Dataset, r12: pd.DataFrame, rows: np.ndarray, mont
     return pd.DataFrame({"period_end": ends, "period_basis": pd.Series(basis)})
 
 
-def _missing_months(dataset: Dataset, area: str, end: pd.Timestamp) -> str:
-    """The missing months of the 12 months to ``end`` for ``area`` (and the areas above it), with the reason."""
+def _missing_months(dataset: Dataset, area: str, end: pd.Timestamp, parent: dict | None = None) -> str:
+    """The missing months of the 12 months to ``end`` for ``area`` (and the areas above it), with the reason.
+    ``parent``: area code -> parent code, when the caller has it."""
     miss = dataset.missing
     if not len(miss):
         return ""
     chain, a = [area], area
-    parent = dict(zip(dataset.areas["area_code"], dataset.areas["parent_code"]))
+    if parent is None:
+        parent = dict(zip(dataset.areas["area_code"], dataset.areas["parent_code"]))
     while parent.get(a) is not None and not pd.isna(parent.get(a)):
         a = parent[a]
         chain.append(a)
