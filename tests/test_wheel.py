@@ -80,3 +80,13 @@ def test_installed_command_prints_indicators(installed):
     target, tmp, env = installed
     out = _run([str(target / "bin" / "perfwork"), "indicators", "--area", "DK-C0001"], cwd=tmp, env=env)
     assert "(DK-C0001), csp: rolling12 Apr 2025 to Mar 2026" in out and "Burglary per 1,000 households" in out
+
+
+def test_installed_perfwork_keeps_the_demo_decisions_outside_the_package(installed):
+    target, tmp, env = installed
+    data_home = tmp / "xdg-data"
+    env = {**env, "XDG_DATA_HOME": str(data_home)}
+    env.pop("PERFWORK_LOG", None)
+    out = _run([str(target / "bin" / "perfwork"), "decisions", "seed-demo"], cwd=tmp, env=env)
+    assert (data_home / "perfwork" / "decisions-demo.sqlite").exists(), out
+    assert not list(target.rglob("decisions-demo.sqlite*"))

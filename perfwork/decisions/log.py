@@ -30,7 +30,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from .._paths import demo_dir
 from ..errors import UsageError
 
-DEMO_LOG = demo_dir().parent / "decisions-demo.sqlite"      # data/ beside data/demo in a checkout (git-ignored)
+
+def _demo_log() -> Path:
+    """Where the demo's decisions are kept: ``data/decisions-demo.sqlite`` beside ``data/demo`` in a checkout
+    (git-ignored); for an installed perfwork the user's data folder (``$XDG_DATA_HOME`` or ``~/.local/share``,
+    then ``perfwork/``), never inside the installed package, which an upgrade replaces and a user may not write."""
+    demo = demo_dir()
+    if demo.parent.name == "data" and (demo.parent.parent / "pyproject.toml").exists():
+        return demo.parent / "decisions-demo.sqlite"
+    home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return home / "perfwork" / "decisions-demo.sqlite"
+
+
+DEMO_LOG = _demo_log()
 ENV = "PERFWORK_LOG"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
