@@ -535,3 +535,27 @@ def test_a_decision_recorded_through_the_cli_appears_in_the_dashboard(tmp_path, 
     assert app.panel is panel and panel.area == "DK-C0201" and "(DK-C0201)" in panel.heading.value
     assert panel.text.value == "" and "No open actions" in panel.actions_view.value
     assert "Recorded as <strong>j.smith</strong>" in panel.form.children[4].value
+
+
+def test_review_reads_a_lagging_area_at_its_own_period_end(tmp_path):
+    """An area whose force's files stop three months early is reviewed at its own period end: "now" is its own
+    judgement, and the months after its data ends are neither "since the decision" nor "without data"."""
+    from perfwork.dataset import Dataset
+
+    ds = pw.load_demo()
+    last = ds.counts["month"].max()
+    cut = [last - pd.DateOffset(months=k) for k in range(3)]
+    counts = ds.counts[~((ds.counts["area_code"] == "DK-C0123") & ds.counts["month"].isin(cut))]
+    gap = pd.DataFrame({"area_code": "DK-C0123", "month": cut, "measure": None, "reason": "no street file yet"})
+    lagging = Dataset(areas=ds.areas, characteristics=ds.characteristics, population=ds.population,
+                      counts=counts, missing=pd.concat([ds.missing, gap], ignore_index=True), name="lagging")
+    a = pw.assess_all(lagging, targets="demo")
+    own_end = last - pd.DateOffset(months=3)
+    assert a.for_area("DK-C0123")["period_end"].iloc[0] == own_end
+    path = tmp_path / "lagging.sqlite"
+    dec.record(a, path, area="DK-C0123", indicator="burglary", decision="Target the hotspots", author="Chair",
+               decided_on=(own_end - pd.DateOffset(months=6)).strftime("%Y-%m-15"))
+    row = dec.review(a, path).iloc[0]
+    assert row["period_end_now"] == own_end and row["peer_now"] == "worse"
+    assert (row["months_before"], row["months_after"], row["months_missing"]) == (12, 6, 0)
+    dlog.close_logs()

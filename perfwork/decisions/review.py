@@ -139,20 +139,22 @@ def _sums(x: np.ndarray, s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nd
 
 
 def _review_level(a, dec: pd.DataFrame) -> pd.DataFrame:
-    latest = a.table["period_end"].max()
-    table = a.table[a.table["period_end"] == latest]             # "now": the assessment's latest period end
+    # "now": each area as the assessment judges it, at its own period end (an area whose force's files stop
+    # earlier is judged earlier, never against months it has no data for)
+    ends = a.table.groupby("area_code")["period_end"].max()
+    table = a.table[a.table["period_end"] == a.table["area_code"].map(ends)]
     now = table.set_index(["area_code", "indicator"])
     names = a.dataset.areas.set_index("area_code")["area_name"]
     out = pd.DataFrame({"decision_id": dec["decision_id"], "area_code": dec["area_code"],
                         "area_name": dec["area_code"].map(names), "indicator": dec["indicator"],
                         "decided_on": dec["decided_on"], "decision": dec["decision"], "author": dec["author"],
-                        "period_end_then": dec["period_end"], "period_end_now": latest})
+                        "period_end_then": dec["period_end"], "period_end_now": dec["area_code"].map(ends)})
     on_ind = dec["indicator"].notna().to_numpy()
     for c in COLUMNS:
         if c not in out.columns:
             out[c] = None
     if on_ind.any():
-        _indicator_reviews(a, dec[on_ind], out, np.flatnonzero(on_ind), now)
+        _indicator_reviews(a, dec[on_ind], out, np.flatnonzero(on_ind), now, ends)
     wide = np.flatnonzero(~on_ind)
     exc_now = table[table["exception"]].groupby("area_code")["label"].agg(list)
     for i in wide:
@@ -165,12 +167,16 @@ def _review_level(a, dec: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _indicator_reviews(a, dec: pd.DataFrame, out: pd.DataFrame, at: np.ndarray, now: pd.DataFrame) -> None:
+def _indicator_reviews(a, dec: pd.DataFrame, out: pd.DataFrame, at: np.ndarray, now: pd.DataFrame,
+                       ends: pd.Series) -> None:
     pairs = dec[["area_code", "indicator"]].drop_duplicates().reset_index(drop=True)
     months, num, den, val, meta = _series_arrays(a.values["month"], pairs)
     s = pd.MultiIndex.from_frame(pairs).get_indexer(pd.MultiIndex.from_frame(dec[["area_code", "indicator"]]))
     b0, b1, a0 = _windows(months, dec["decided_on"])
-    n = np.full(len(dec), len(months))
+    # "after" runs to the area's own period end: later months are beyond its data, not missing from it
+    end = pd.DatetimeIndex(dec["area_code"].map(ends))
+    n = np.where(end.isna(), len(months), months.searchsorted(end, side="right"))
+    n = np.maximum(n, a0)
     have = ~np.isnan(num)
     k_before, k_after = _sums(have, s, b0, b1), _sums(have, s, a0, n)
     x1, x2 = _sums(num, s, b0, b1), _sums(num, s, a0, n)
@@ -263,7 +269,8 @@ def _pct(x: float) -> str:
 def _indicator_words(r: pd.Series, months: pd.DatetimeIndex) -> str:
     when = f"the decision of {r['decided_on']:%Y-%m-%d}"
     if r["months_after"] == 0:
-        head = f"{r['label']}: no months of data since {when} yet (data to {months[-1]:%Y-%m})"
+        to = r["period_end_now"] if pd.notna(r["period_end_now"]) else months[-1]
+        head = f"{r['label']}: no months of data since {when} yet (data to {to:%Y-%m})"
     elif r["months_before"] == 0:
         head = f"{r['label']}: no data in the 12 months before {when}"
     else:
