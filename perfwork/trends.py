@@ -338,9 +338,14 @@ def spc_points(monthly: pd.DataFrame, area: str, indicator: str, period_end=None
 def spc_points_all(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
                    screen_outliers: bool = True) -> pd.DataFrame:
     """``spc_points`` for every area and indicator of ``monthly`` at once (one ``xmr_frame`` pass per improvement
-    direction): area_code, indicator, then the ``spc_points`` columns, sorted by area, indicator and month."""
+    direction): area_code, indicator, then the ``spc_points`` columns, sorted by area, indicator and month.
+    ``period_end``: one month for every area, or a Series of period ends by area code (each area's own, as
+    ``Assessment.spc`` reads it; an area it does not name is not cut)."""
     s = monthly.sort_values(["area_code", "indicator", "period_end"], kind="stable")
-    if period_end is not None:
+    if isinstance(period_end, pd.Series):
+        own = s["area_code"].map(period_end)
+        s = s[own.isna() | (s["period_end"] <= own)]
+    elif period_end is not None:
         s = s[s["period_end"] <= pd.Timestamp(period_end)]
     if months is not None:
         s = s.groupby(["area_code", "indicator"], sort=False).tail(int(months))

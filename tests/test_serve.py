@@ -227,6 +227,9 @@ def test_an_app_kernel_loads_neither_altair_nor_scipy_stats_nor_voila(tmp_path):
     import subprocess
     import sys
 
+    from perfwork.apps import snapshot
+
+    snapshot.build(None)          # as perfwork serve does before any kernel starts (building needs all of scipy)
     code = ("import sys\n"
             "from perfwork.apps import Dashboard, open_snapshot, wait_for_request\n"
             "app = Dashboard(open_snapshot(None))\n"
@@ -246,3 +249,23 @@ def test_an_app_kernel_loads_neither_altair_nor_scipy_stats_nor_voila(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_snapshots_no_app_has_opened_for_a_month_are_pruned(tmp_path):
+    import time
+
+    from perfwork.apps import snapshot
+
+    def made(name: str, days_ago: float) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "meta.json").write_text("{}")
+        t = time.time() - days_ago * 86400
+        os.utime(d / "meta.json", (t, t))
+        return d
+
+    old, current = made("old", 40), made("current", 90)
+    made("recent", 3)
+    (tmp_path / "static").mkdir()                               # the chart bundle's folder: no snapshot
+    assert snapshot.prune(tmp_path, keep=current) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "recent", "static"]

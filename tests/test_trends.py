@@ -217,3 +217,16 @@ def test_spc_points_all_equals_spc_points_per_series(monthly):
                                                                                           "indicator"])
             pd.testing.assert_frame_equal(got.reset_index(drop=True), one[got.columns], check_dtype=False)
     assert set(allp["area_code"]) == set(monthly["area_code"])
+
+
+def test_spc_points_all_cuts_each_area_at_its_own_period_end(monthly):
+    ends = pd.Series({"DK-C0001": pd.Timestamp("2025-06-01"), S["recording_change"]: pd.Timestamp("2026-01-01")})
+    allp = trends.spc_points_all(monthly, period_end=ends, months=30)
+    for area, end in ends.items():
+        one = trends.spc_points(monthly, area, "burglary", period_end=end, months=30)
+        got = allp[(allp["area_code"] == area) & (allp["indicator"] == "burglary")]
+        assert got["period_end"].max() == end
+        pd.testing.assert_frame_equal(got.drop(columns=["area_code", "indicator"]).reset_index(drop=True),
+                                      one[got.columns.drop(["area_code", "indicator"])], check_dtype=False)
+    other = allp[~allp["area_code"].isin(ends.index)]
+    assert other["period_end"].max() == monthly["period_end"].max()       # an area not named is not cut

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import pandas as pd
 
 from ..assessment import Assessment
 
-FORMAT = 3
+FORMAT = 4
 SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
                   "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
 FILES = ("meta.json", "areas.parquet", "table.parquet", "groups.parquet", "series.parquet", "spc.parquet",
@@ -80,7 +81,24 @@ def build(data=None, out: Path | str | None = None, framework: str = "national",
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    prune(out.parent, keep=out)
     return out
+
+
+KEEP_DAYS = 30
+
+
+def prune(root: Path, keep: Path | None = None, days: float = KEEP_DAYS) -> list[Path]:
+    """Remove the snapshots under ``root`` that no app has opened for ``days`` (``open_snapshot`` marks each
+    use), so that the cache does not grow with every new month of data; returns what was removed."""
+    cutoff = time.time() - days * 86400
+    gone = []
+    for d in root.iterdir() if root.is_dir() else ():
+        meta = d / "meta.json"
+        if d != keep and meta.is_file() and meta.stat().st_mtime < cutoff:
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d)
+    return gone
 
 
 def _mkdir(p: Path) -> Path:
@@ -97,7 +115,8 @@ def _write(a, out: Path, data, framework: str) -> None:
     from ..trends import SPC_MONTHS, spc_points_all
 
     months = a.values["month"]
-    _parquet(spc_points_all(months, period_end=end, months=a.options.get("spc_months", SPC_MONTHS)),
+    own_ends = a.table.groupby("area_code")["period_end"].max()     # each area's chart ends at its own period
+    _parquet(spc_points_all(months, period_end=own_ends, months=a.options.get("spc_months", SPC_MONTHS)),
              out / "spc.parquet")
     _parquet(months[[c for c in MONTH_COLUMNS if c in months.columns]], out / "month_values.parquet")
     _parquet(a.table, out / "table.parquet")
@@ -218,6 +237,10 @@ def open_snapshot(data=None, path: Path | str | None = None) -> Snapshot:
 
     path = Path(path or os.environ.get(ENV) or build(data))
     meta = json.loads((path / "meta.json").read_text())
+    try:
+        os.utime(path / "meta.json")              # in use: ``prune`` keeps it
+    except OSError:
+        pass
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: snapshot format {meta.get('format')}, expected {FORMAT}; rebuild it")
     table = pd.read_parquet(path / "table.parquet")
