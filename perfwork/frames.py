@@ -34,6 +34,16 @@ def text(uniques, codes) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([arr]), dtype=_STR), copy=False)
 
 
+def category(uniques, codes) -> pd.Series:
+    """A categorical column from its distinct values and a code per row (-1: missing): for descriptive text that
+    repeats on every row of a long table (labels, kinds, methods), one code per row instead of the text."""
+    codes = np.asarray(codes, dtype=np.int64)
+    inverse, cats = pd.factorize(pd.Index([None if u is None else str(u) for u in uniques], dtype=object))
+    inverse = np.append(inverse, -1)                      # code -1 (missing) stays missing
+    return pd.Series(pd.Categorical.from_codes(inverse[np.where(codes < 0, len(inverse) - 1, codes)],
+                                               categories=pd.Index(cats, dtype=_STR)), copy=False)
+
+
 def index_of(col, index: pd.Index) -> np.ndarray:
     """``index.get_indexer(col)`` via the column's unique values (much faster for long Arrow string columns)."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)

@@ -29,7 +29,7 @@ import pandas as pd
 from . import geography, periods, stats
 from .dataset import LEVELS, DataError, Dataset
 from .errors import UsageError
-from .frames import text
+from .frames import category, text
 from .framework import Framework, load_framework
 from .geography import population_year
 from .periods import PERIODS, windows
@@ -73,8 +73,10 @@ def indicators(dataset: Dataset, framework: str | Framework = "national", period
     Returns one row per area, period and indicator: area_code, area_name, level, period, period_start,
     period_end, indicator, label, domain, kind, polarity, multiplier, numerator, denominator, value, lower,
     upper (95%), method (how the limits were computed), months, months_missing, months_used, coverage
-    ("11 of 12 months": how many months the value rests on), complete and pop_year. ``areas`` limits the output
-    to some areas (codes or names); ``period_end`` to one period end (a month, or ``"latest"``).
+    ("11 of 12 months": how many months the value rests on), complete and pop_year. The descriptive columns
+    (level, period, label, domain, kind, polarity, method, coverage) are categoricals: the same few texts on every
+    row, held once (half the memory of a national table). ``areas`` limits the output to some areas (codes or
+    names); ``period_end`` to one period end (a month, or ``"latest"``).
 
     ``partial="annualise"`` (never the default) gives a value to a period touching missing months when at least
     ``partial_min_months`` of its months have data: the count over the months available against the exposure
@@ -241,12 +243,12 @@ class _Arrays:
         return pd.DataFrame({
             "area_code": text(codes, area_i),
             "area_name": text(names, area_i),
-            "level": text([level], zeros),
-            "period": text([period], zeros),
+            "level": category([level], zeros),
+            "period": category([period], zeros),
             "period_start": w["period_start"].to_numpy()[win_i],
             "period_end": w["period_end"].to_numpy()[win_i],
             "indicator": text([ind.id for ind in fw], ind_i),
-            **{col: text(meta[col], ind_i) for col in ("label", "domain", "kind", "polarity")},
+            **{col: category(meta[col], ind_i) for col in ("label", "domain", "kind", "polarity")},
             "multiplier": meta["multiplier"].to_numpy()[ind_i],
             "numerator": self.num.ravel(), "denominator": self.den.ravel(),
             "value": self.value.ravel(), "lower": self.lower.ravel(), "upper": self.upper.ravel(),
@@ -272,10 +274,10 @@ class _Arrays:
             base, u, n = METHODS[k // 1_000_000], (k // 1000) % 1000, k % 1000
             how = "share over the months with data" if base.startswith("Wilson") else "annualised"
             words.append(base if not u else f"{base}, {how}: {u} of {n} months")
-        return text(words, np.where(key < 0, -1, codes))
+        return category(words, np.where(key < 0, -1, codes))
 
 
 def _coverage(used: np.ndarray, months: np.ndarray) -> pd.Series:
     """'11 of 12 months' per row, built once per distinct pair."""
     codes, uni = pd.factorize(used.astype(np.int64) * 1000 + months)
-    return text([f"{u // 1000} of {u % 1000} month{'s' if u % 1000 != 1 else ''}" for u in uni], codes)
+    return category([f"{u // 1000} of {u % 1000} month{'s' if u % 1000 != 1 else ''}" for u in uni], codes)
