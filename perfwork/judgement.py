@@ -429,7 +429,8 @@ def _no_value_notes(dataset: Dataset, fw, cur: pd.DataFrame) -> np.ndarray:
     den = pd.to_numeric(cur["denominator"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     coverage = as_object(cur["coverage"]) if "coverage" in cur.columns else np.full(n, "", dtype=object)
     pairs = pd.unique(pd.Series(list(zip(cur["area_code"][none & missing], cur["period_end"][none & missing]))))
-    gaps = {pr: _missing_months(dataset, *pr) for pr in pairs[:2000]}
+    parent = dict(zip(dataset.areas["area_code"], dataset.areas["parent_code"]))
+    gaps = {pr: _missing_months(dataset, *pr, parent) for pr in pairs[:2000]}
     for i in np.flatnonzero(none):
         ind = by_id.get(cur["indicator"].iloc[i])
         if ind is not None and ind.denominator == "households" and np.isnan(den[i]):

@@ -27,8 +27,6 @@ import pandas as pd
 from ..assessment import Assessment
 
 FORMAT = 5
-SERIES_COLUMNS = ["period_end", "value", "lower", "upper", "numerator", "denominator", "complete", "months_missing",
-                  "benchmark", "band_lower", "band_upper", "peers_n", "peer_judgement", "group_rank", "group_size"]
 FILES = ("meta.json", "areas.parquet", "table.parquet", "groups.parquet", "series.parquet", "spc.parquet",
          "target_values.parquet", "targets.parquet", "month_values.parquet", "characteristics.parquet")
 MONTH_COLUMNS = ["area_code", "indicator", "label", "kind", "polarity", "period_end", "numerator", "denominator",
@@ -108,9 +106,7 @@ def _mkdir(p: Path) -> Path:
 
 def _write(a, out: Path, data, framework: str) -> None:
     keys = ["area_code", "indicator", "period_end"]
-    hist = a.history()
-    series = hist[["area_code", "indicator"] + [c for c in SERIES_COLUMNS if c in hist.columns]]
-    _parquet(series.sort_values(keys), out / "series.parquet")
+    _parquet(a.history().sort_values(keys), out / "series.parquet")    # by area and indicator: what series reads
     end = a.table["period_end"].max()
     from ..trends import SPC_MONTHS, spc_points_all
 
