@@ -101,25 +101,28 @@ class Assessment:
     def history(self) -> pd.DataFrame:
         """The peer comparison at every rolling-12 period end (computed on first use): by area and indicator, the
         columns ``series`` returns. Only those are kept (``peers.compare`` adds some 25 more, mostly repeated
-        method text): for the demo's CSPs that is 60 MB rather than 210."""
+        method text): for the demo's CSPs that is 50 MB rather than 210."""
         if self._history is None:
             r12 = self.values["rolling12"]
-            parts = []
+            rows, parts = [], []
             # one indicator at a time: the comparison's [group, member, period] arrays for every indicator at
-            # once would take some 250 MB more at their peak
-            for rows in r12.groupby("indicator", sort=False, observed=True).indices.values():
-                v = r12.take(rows)
-                mask, cols = _peers.compare_arrays(v, self.groups, benchmark=self.options.get("benchmark", "pooled"),
+            # once would take some 250 MB more at their peak; the frame is then built once, from the rows kept
+            for idx in r12.groupby("indicator", sort=False, observed=True).indices.values():
+                mask, cols = _peers.compare_arrays(r12.take(idx), self.groups,
+                                                   benchmark=self.options.get("benchmark", "pooled"),
                                                    include_self=self.options.get("include_self", True),
                                                    overdispersion=self.options.get("overdispersion", "none"))
-                keep = ["area_code", "indicator"] + [c for c in SERIES_COLUMNS if c in v.columns and c not in cols]
-                h = v.loc[mask, keep].reset_index(drop=True)
-                for c in SERIES_COLUMNS:
-                    if c in cols:
-                        h[c] = cols[c]
-                parts.append(h)
-            self._history = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["area_code",
-                                                                                                  "indicator"])
+                rows.append(idx[mask])
+                parts.append({c: cols[c] for c in SERIES_COLUMNS if c in cols})
+            rows = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
+            keep = ["area_code", "indicator"] + [c for c in SERIES_COLUMNS if c in r12.columns
+                                                 and not (parts and c in parts[0])]
+            h = r12[keep].take(rows).reset_index(drop=True)
+            for c in (parts[0] if parts else ()):
+                pieces = [part[c] for part in parts]
+                h[c] = (np.concatenate(pieces) if isinstance(pieces[0], np.ndarray)
+                        else type(pieces[0])._concat_same_type(pieces))       # Int64 ranks stay Int64
+            self._history = h
             self._history_rows = self._history.groupby(["area_code", "indicator"], sort=False).indices
         return self._history
 

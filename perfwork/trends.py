@@ -133,6 +133,9 @@ def p_text(p: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- SPC
+SPC_BLOCK = 1000   # charts per XmR pass in ``spc``: about 50,000 points
+
+
 def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS, targets: pd.DataFrame | None = None,
         screen_outliers: bool = True, mode: str = "chart") -> pd.DataFrame:
     """XmR on each area's monthly series of each indicator, read at each period end.
@@ -192,15 +195,16 @@ def spc(monthly: pd.DataFrame, period_end=None, months: int | None = SPC_MONTHS,
     method = "XmR"
     imp_pt = improvement[c_series[chart]]
     for direction in ("increase", "decrease", "neutral"):
-        sel = np.flatnonzero(imp_pt == direction)
-        if not sel.size:
-            continue
-        pts = _spc.xmr_frame(pd.DataFrame({"chart": chart[sel], "value": y[sel]}), by="chart", value="value",
-                             improvement=direction, screen_outliers=screen_outliers)
-        method = pts.attrs.get("method", method)
-        ptype[sel] = pts["point_type"].cat.codes.to_numpy()
-        rule[sel] = pts["special_cause"].cat.codes.to_numpy()
-        mean[sel], lower[sel], upper[sel] = (pts[c].to_numpy() for c in ("mean", "lower", "upper"))
+        every = np.flatnonzero(imp_pt == direction)
+        # charts are independent: read them SPC_BLOCK at a time, so that the working frames stay small
+        blocks = chart[every] // SPC_BLOCK
+        for sel in np.split(every, np.flatnonzero(np.diff(blocks)) + 1) if every.size else ():
+            pts = _spc.xmr_frame(pd.DataFrame({"chart": chart[sel], "value": y[sel]}), by="chart", value="value",
+                                 improvement=direction, screen_outliers=screen_outliers)
+            method = pts.attrs.get("method", method)
+            ptype[sel] = pts["point_type"].cat.codes.to_numpy()
+            rule[sel] = pts["special_cause"].cat.codes.to_numpy()
+            mean[sel], lower[sel], upper[sel] = (pts[c].to_numpy() for c in ("mean", "lower", "upper"))
 
     # Read each chart at each of its period ends with cumulative sums along the chart.
     obs = ~np.isnan(y)

@@ -71,6 +71,18 @@ def test_series_spc_and_peers_are_that_area_and_indicator(csp):
         csp.series("DK-C0123", "burglery")
 
 
+def test_history_is_the_national_peer_comparison_on_the_series_columns(csp):
+    """Compared one indicator at a time and kept to the series columns, it equals ``peers.compare`` run on every
+    rolling-12 row at once (values and dtypes)."""
+    from perfwork import peers
+
+    keys = ["area_code", "indicator", "period_end"]
+    cols = keys + [c for c in assessment.SERIES_COLUMNS if c != "period_end"]
+    whole = peers.compare(csp.values["rolling12"], csp.groups)[cols].sort_values(keys).reset_index(drop=True)
+    mine = csp.history()[cols].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, whole)
+
+
 def test_cache_is_keyed_by_the_inputs(ds):
     assessment.clear_cache()
     a = pw.assess_all(ds)
